@@ -1,0 +1,210 @@
+"""Settings from the environment, under the old service's variable names.
+
+An existing semantic.works stack keeps its docker-compose environment: `API_TOKEN`,
+`KIMAI_ENDPOINT`, `DEFAULT_MU_AUTH_SCOPE`, ... A missing or invalid value fails at start with
+one line per problem that names the variable, says what was wrong and gives an example.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from kimaisync.errors import ConfigurationError
+
+DEFAULT_RESOURCE_BASE_URI = "http://timekeeper.redpencil.io"
+DEFAULT_WORKSPACE_URI = "http://timekeeper.redpencil.io/workspaces/7530c9c9-4905-4fae-b63f-7a8d29232377"
+DEFAULT_KIMAI_ACCOUNT_SERVICE_HOMEPAGE = "http://kimai.redpencil.io"
+
+EXAMPLES = {
+    "API_TOKEN": "API_TOKEN=<the token from your Kimai profile, 'API tokens'>",
+    "KIMAI_ENDPOINT": "KIMAI_ENDPOINT=https://kimai.example.org/api",
+    "FALLBACK_SYNC_CRON": "FALLBACK_SYNC_CRON='0 0 */2 * * *'",
+    "RESOURCE_BASE_URI": "RESOURCE_BASE_URI=http://timekeeper.redpencil.io",
+    "WORKSPACE_URI": f"WORKSPACE_URI={DEFAULT_WORKSPACE_URI}",
+    "KIMAI_ACCOUNT_SERVICE_HOMEPAGE": "KIMAI_ACCOUNT_SERVICE_HOMEPAGE=http://kimai.redpencil.io",
+    "MU_SPARQL_ENDPOINT": "MU_SPARQL_ENDPOINT=http://database:8890/sparql",
+    "MU_SPARQL_UPDATE_ENDPOINT": "MU_SPARQL_UPDATE_ENDPOINT=http://127.0.0.1:7878/update",
+    "KIMAI_GRAPH": "KIMAI_GRAPH=http://mu.semte.ch/graphs/kimai",
+    "TIMEKEEPER_GRAPH": "TIMEKEEPER_GRAPH=http://mu.semte.ch/graphs/redpencil",
+    "TIMEZONE": "TIMEZONE=Europe/Brussels",
+    "WORKDAY_START": "WORKDAY_START=09:00",
+    "KIMAI_CONCURRENCY": "KIMAI_CONCURRENCY=4",
+    "DELETE_SCOPE": "DELETE_SCOPE=created (or: linked, all)",
+    "DELETE_GUARD_SHARE": "DELETE_GUARD_SHARE=0.2",
+    "KIMAI_TIMEOUT": "KIMAI_TIMEOUT=30",
+    "SPARQL_TIMEOUT": "SPARQL_TIMEOUT=60",
+}
+
+
+def validate_cron(expr: str) -> str:
+    """Accept 5-field cron and the old service's 6-field form with a leading seconds field."""
+    fields = expr.split()
+    if len(fields) not in (5, 6):
+        raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
+    allowed = set("0123456789*/,-?LW#")
+    names = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+             "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
+    for f in fields:
+        rest = f.upper()
+        for n in names:
+            rest = rest.replace(n, "")
+        if not rest and f:
+            continue
+        if not set(rest) <= allowed:
+            raise ValueError(f"field {f!r} is not a cron field")
+    return expr
+
+
+def cron_for_prefect(expr: str) -> str:
+    """Prefect takes 5 fields: drop a leading seconds field (it only ever says 'on the minute')."""
+    fields = expr.split()
+    return " ".join(fields[1:]) if len(fields) == 6 else expr
+
+
+class Settings(BaseSettings):
+    """All configuration. Field names are the environment variable names, lower-cased."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_file=None)
+
+    api_token: SecretStr
+    kimai_endpoint: AnyHttpUrl
+    kimai_api_user: str | None = None
+    fallback_sync_cron: str = "0 0 */2 * * *"
+    resource_base_uri: str = DEFAULT_RESOURCE_BASE_URI
+    workspace_uri: str = DEFAULT_WORKSPACE_URI
+    kimai_account_service_homepage: str = DEFAULT_KIMAI_ACCOUNT_SERVICE_HOMEPAGE
+    default_mu_auth_scope: str | None = None
+    mu_sparql_endpoint: AnyHttpUrl = AnyHttpUrl("http://database:8890/sparql")
+    mu_sparql_update_endpoint: AnyHttpUrl | None = None
+    kimai_graph: str | None = None
+    timekeeper_graph: str | None = None
+    timezone: str = "Europe/Brussels"
+    workday_start: str = "09:00"
+    kimai_concurrency: int = Field(default=4, ge=1, le=64)
+    delete_scope: Literal["created", "linked", "all"] = "created"
+    delete_guard_share: float = Field(default=0.2, ge=0.0, le=1.0)
+    lock_mark_exported_in_kimai: bool = False
+    kimai_timeout: float = Field(default=30.0, gt=0)
+    sparql_timeout: float = Field(default=60.0, gt=0)
+
+    @field_validator("fallback_sync_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        return validate_cron(v)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{v!r} is not an IANA time zone name") from None
+        return v
+
+    @field_validator("workday_start")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        parts = v.split(":")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"{v!r} is not HH:MM")
+        h, m = int(parts[0]), int(parts[1])
+        if not (0 <= h < 24 and 0 <= m < 60):
+            raise ValueError(f"{v!r} is not a time of day")
+        return f"{h:02d}:{m:02d}"
+
+    @field_validator("resource_base_uri", "workspace_uri", "kimai_account_service_homepage",
+                     "kimai_graph", "timekeeper_graph", "default_mu_auth_scope")
+    @classmethod
+    def _iri(cls, v: str | None) -> str | None:
+        if v is None or v == "":
+            return None if v == "" else v
+        if any(c in v for c in ' <>"{}|^`\\') or ":" not in v:
+            raise ValueError(f"{v!r} is not an absolute IRI")
+        return v
+
+    @field_validator("api_token")
+    @classmethod
+    def _token(cls, v: SecretStr) -> SecretStr:
+        if not v.get_secret_value().strip():
+            raise ValueError("is empty")
+        return v
+
+    @model_validator(mode="after")
+    def _defaults(self) -> "Settings":
+        if self.mu_sparql_update_endpoint is None:
+            self.mu_sparql_update_endpoint = self.mu_sparql_endpoint
+        return self
+
+    # ------------------------------------------------------------------ derived values
+
+    @property
+    def kimai_base(self) -> str:
+        """The endpoint without a trailing slash (the old service wanted `.../api`)."""
+        return str(self.kimai_endpoint).rstrip("/")
+
+    @property
+    def sparql_query_url(self) -> str:
+        return str(self.mu_sparql_endpoint)
+
+    @property
+    def sparql_update_url(self) -> str:
+        return str(self.mu_sparql_update_endpoint)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def warnings(self) -> list[str]:
+        """What the old service warned about: plain http and a trailing slash."""
+        out = []
+        raw = str(self.kimai_endpoint)
+        if raw.startswith("http://"):
+            out.append("KIMAI_ENDPOINT uses http://: the API token travels unencrypted; use https://")
+        if raw.endswith("/"):
+            out.append("KIMAI_ENDPOINT ends with '/': it is ignored; write it without, e.g. https://kimai.example.org/api")
+        if not self.kimai_base.endswith("/api"):
+            out.append("KIMAI_ENDPOINT should end with /api, e.g. https://kimai.example.org/api")
+        return out
+
+    def describe(self) -> str:
+        """One line naming the endpoints we talk to; the token is never part of it."""
+        graphs = (f" graphs kimai={self.kimai_graph} timekeeper={self.timekeeper_graph}"
+                  if self.kimai_graph or self.timekeeper_graph else "")
+        return (f"Kimai {self.kimai_base}" + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
+                + f"; SPARQL query {self.sparql_query_url} update {self.sparql_update_url}"
+                + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")
+                + graphs + f"; timezone {self.timezone}")
+
+
+def _problem_lines(err: ValidationError) -> list[str]:
+    lines = []
+    for e in err.errors():
+        var = str(e["loc"][0]).upper() if e["loc"] else "?"
+        what = "is required but not set" if e["type"] == "missing" else e["msg"]
+        if e["type"] != "missing" and "input" in e and var != "API_TOKEN":
+            what = f"{what} (got {e['input']!r})"
+        example = EXAMPLES.get(var)
+        lines.append(f"{var}: {what}" + (f"; example: {example}" if example else ""))
+    return lines
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the environment (plus explicit overrides); raise ConfigurationError listing every problem."""
+    try:
+        s = Settings(**overrides)
+    except ValidationError as err:
+        raise ConfigurationError(_problem_lines(err)) from None
+    for w in s.warnings():
+        warnings.warn(w, stacklevel=2)
+    return s
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
