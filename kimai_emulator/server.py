@@ -41,12 +41,26 @@ def bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted connections
     sock.listen(128)
     return sock
 
 
+def _fast_stack() -> tuple[str, str]:
+    """httptools + uvloop when installed (about half the CPU per request), else h11 + asyncio."""
+    try:
+        import httptools  # noqa: F401
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "h11", "asyncio"
+    return "httptools", "uvloop"
+
+
+HTTP, LOOP = _fast_stack()
+
+
 def uvicorn_server(state: KimaiState, **options: object) -> uvicorn.Server:
-    config = uvicorn.Config(create_app(state), http="h11", loop="asyncio", lifespan="off",
+    config = uvicorn.Config(create_app(state), http=HTTP, loop=LOOP, lifespan="off",
                             timeout_graceful_shutdown=1, **options)
     quiet_uvicorn_errors()
     return uvicorn.Server(config)

@@ -208,6 +208,41 @@ _Entity = TypeVar("_Entity")
 _TABLES = ("users", "customers", "projects", "activities", "tags", "timesheets")
 
 
+class TimesheetTable(dict):
+    """Timesheets by id, with an index by user: Kimai's overlap rule looks at one user's records,
+    and scanning every record on every write would make a 10,000-record run quadratic.
+    Records are replaced whole when they change owner (routes store a new object), so keeping
+    the index in ``__setitem__``/``__delitem__`` is enough."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._by_user: dict[int, dict[int, EmuTimesheet]] = {}
+
+    def __setitem__(self, key: int, value: EmuTimesheet) -> None:
+        if key in self:
+            self._by_user.get(dict.__getitem__(self, key).user, {}).pop(key, None)
+        super().__setitem__(key, value)
+        self._by_user.setdefault(value.user, {})[key] = value
+
+    def __delitem__(self, key: int) -> None:
+        self._by_user.get(dict.__getitem__(self, key).user, {}).pop(key, None)
+        super().__delitem__(key)
+
+    def pop(self, key, *default):
+        if key in self:
+            value = self[key]
+            del self[key]
+            return value
+        return super().pop(key, *default)
+
+    def clear(self) -> None:
+        super().clear()
+        self._by_user.clear()
+
+    def of_user(self, user: int) -> list[EmuTimesheet]:
+        return list(self._by_user.get(user, {}).values())
+
+
 class KimaiState:
     """Everything the emulator knows: data, settings, faults and the request log.
 
@@ -226,7 +261,7 @@ class KimaiState:
         self.projects: dict[int, EmuProject] = {}
         self.activities: dict[int, EmuActivity] = {}
         self.tags: dict[int, EmuTag] = {}
-        self.timesheets: dict[int, EmuTimesheet] = {}
+        self.timesheets: TimesheetTable = TimesheetTable()
         self.requests: list[RecordedRequest] = []
         self.fault_log: list[tuple[str, str, str]] = []
         self._last_ids: dict[str, int] = {}

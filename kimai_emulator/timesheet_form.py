@@ -300,15 +300,14 @@ class TimesheetForm:
         hi = (draft.end - _TOUCH_TOLERANCE) if draft.end is not None else lo
         own_id = self.record.id if self.record else None
         return any(
-            other.user == draft.user and other.end is not None and other.id != own_id
-            and other.begin <= hi and other.end >= lo
-            for other in self.state.timesheets.values()
+            other.end is not None and other.id != own_id and other.begin <= hi and other.end >= lo
+            for other in self.state.timesheets.of_user(draft.user)
         )
 
     def _check_running_limit(self, draft: Draft) -> None:
         """A new running record stops the owner's oldest running ones beyond the hard limit;
         one whose begin lies after "now" cannot be stopped, which fails the whole write."""
-        running = sorted((t for t in self.state.timesheets.values() if t.user == draft.user and t.end is None),
+        running = sorted((t for t in self.state.timesheets.of_user(draft.user) if t.end is None),
                          key=lambda t: (t.begin, t.id))
         excess = len(running) - (self.state.config.active_entries_hard_limit - 1)
         draft.stop_running = running[:max(excess, 0)]
