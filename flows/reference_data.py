@@ -1,0 +1,69 @@
+"""Flow: Timekeeper's customers, projects and activities follow Kimai's.
+
+Read Kimai's three lists and the store's customers and tasks in bulk → plan in plain code →
+write in batched updates → report. Entry point of `kimai-sync from-kimai` (with the accounts
+flow) and, through its switches, of the old routes: `POST /sync-from-kimai/customers` is
+`customers=True, tasks=False`, `POST /sync-from-kimai/tasks` is `customers=False, tasks=True`.
+Customers are planned before tasks in the same run, so projects link to customers created by it.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger
+from prefect.utilities.annotations import quote
+
+from kimaisync.kimai import KimaiClient
+from kimaisync.plan.reference import plan_reference
+from kimaisync.rdf.graphs import Graphs
+from kimaisync.report import RunReport
+from kimaisync.settings import load_settings
+from kimaisync.sparql.client import SparqlClient
+from tasks.artifacts import publish_report
+from tasks.reference import fetch_reference_lists, read_reference_state, write_changes
+
+
+@flow(name="kimai-reference-data")
+def sync_reference_data(dry_run: bool = False, customers: bool = True, tasks: bool = True) -> dict:
+    """Sync Kimai customers (`customers`) and projects + activities (`tasks`) into the store."""
+    return _run(dry_run=dry_run, customers=customers, tasks=tasks)
+
+
+@flow(name="kimai-customers")
+def sync_customers(dry_run: bool = False) -> dict:
+    """Customers only (the old `POST /sync-from-kimai/customers`)."""
+    return _run(dry_run=dry_run, customers=True, tasks=False)
+
+
+@flow(name="kimai-tasks")
+def sync_tasks(dry_run: bool = False) -> dict:
+    """Projects and activities only (the old `POST /sync-from-kimai/tasks`)."""
+    return _run(dry_run=dry_run, customers=False, tasks=True)
+
+
+def _run(*, dry_run: bool, customers: bool, tasks: bool) -> dict:
+    """The body shared by the three flows (runs inside whichever of them was called)."""
+    log = get_run_logger()
+    settings = load_settings()
+    graphs = Graphs.from_settings(settings)
+    sparql = SparqlClient.from_settings(settings)
+    what = ", ".join(w for w, on in (("customers", customers), ("projects", tasks), ("activities", tasks)) if on)
+    with KimaiClient.from_settings(settings) as kimai:
+        lists = fetch_reference_lists(kimai)
+        kimai_requests = kimai.requests_made
+    log.info("Kimai: %d customers, %d projects, %d activities", len(lists.customers), len(lists.projects),
+             len(lists.activities))
+    stored = read_reference_state(sparql)
+    report = RunReport(f"Kimai → Timekeeper: {what or 'nothing'}", dry_run=dry_run)
+    plan = plan_reference(lists.customers, lists.projects, lists.activities, stored,
+                          base_uri=settings.resource_base_uri, workspace_uri=settings.workspace_uri,
+                          sync_customers=customers, sync_tasks=tasks, report=report)
+    log.info("plan: %s; %d resources to write (%d triples)%s", report.summary_line(), len(plan.changes),
+             plan.triples, " (dry run: nothing written)" if dry_run else "")
+    if plan.changes and not dry_run:
+        write_changes(sparql, quote(plan.changes), graphs)
+    report.stats.update(kimai_requests=kimai_requests, sparql_queries=sparql.queries, sparql_updates=sparql.updates)
+    publish_report(report, key="kimai-" + ("reference-data" if customers and tasks else "customers" if customers else "tasks"))
+    for row in report.of("failed"):
+        log.error("%s %s failed: %s", row.kind, row.key, row.reason)
+    return report.summary()
+

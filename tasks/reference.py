@@ -1,0 +1,73 @@
+"""Prefect tasks of the Kimai → Timekeeper syncs (reference data and accounts), one per batch.
+
+A task is a bulk step (one Kimai listing, one store read, all writes), never a record: a task
+run costs about 50 ms of Prefect time. The clients already retry transient failures inside a
+task; a task is retried once more only for transient failures (`errors.is_retryable`), never
+for a wrong token, a refused query or an unreachable store, which fail the run at once.
+Big inputs are passed `quote`d so Prefect does not walk them; nothing is cached (inputs hold
+clients and a token).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from kimaisync.errors import is_fatal, is_retryable
+from kimaisync.kimai import KimaiActivity, KimaiClient, KimaiCustomer, KimaiProject, KimaiUser
+from kimaisync.plan.reference import REFERENCE_PREDICATES, REFERENCE_TYPES
+from kimaisync.rdf.graphs import Graphs
+from kimaisync.sparql.client import SparqlClient
+from kimaisync.store.accounts import read_accounts, read_linked_accounts
+from kimaisync.store.reference import Change, StoredResource, apply_changes, read_resources
+
+
+def retry_transient(task, task_run, state) -> bool:
+    """Prefect `retry_condition_fn`: retry only what `errors.is_retryable` calls transient."""
+    try:
+        state.result()
+    except Exception as exc:  # noqa: BLE001 - the decision is is_retryable's
+        return is_retryable(exc) and not is_fatal(exc)
+    return False
+
+
+_OPTS = dict(retries=1, retry_delay_seconds=5, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+
+
+@dataclass(frozen=True)
+class KimaiReference:
+    customers: list[KimaiCustomer]
+    projects: list[KimaiProject]
+    activities: list[KimaiActivity]
+
+
+@task(name="kimai-reference-lists", **_OPTS)
+def fetch_reference_lists(kimai: KimaiClient) -> KimaiReference:
+    """Customers, projects and activities, hidden ones included: three requests."""
+    return KimaiReference(kimai.customers(), kimai.projects(), kimai.activities())
+
+
+@task(name="kimai-users", **_OPTS)
+def fetch_users(kimai: KimaiClient) -> list[KimaiUser]:
+    """All Kimai users, disabled ones included: one request (needs a super-admin API user)."""
+    return kimai.users()
+
+
+@task(name="store-reference-read", **_OPTS)
+def read_reference_state(sparql: SparqlClient) -> dict[str, StoredResource]:
+    """Every customer and task in the store with the values the sync manages."""
+    return read_resources(sparql, REFERENCE_TYPES, REFERENCE_PREDICATES)
+
+
+@task(name="store-accounts-read", **_OPTS)
+def read_account_state(sparql: SparqlClient) -> tuple[dict[str, StoredResource], set[str]]:
+    """Every online account, and the accounts a person links to."""
+    return read_accounts(sparql), read_linked_accounts(sparql)
+
+
+@task(name="store-write", **_OPTS)
+def write_changes(sparql: SparqlClient, changes: list[Change], graphs: Graphs) -> int:
+    """All planned changes in batched updates into the Kimai graph (if set); returns requests sent."""
+    return apply_changes(sparql, changes, graphs, graphs.kimai)
