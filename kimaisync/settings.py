@@ -164,7 +164,7 @@ class Settings(BaseSettings):
         """What the old service warned about: plain http and a trailing slash."""
         out = []
         raw = str(self.kimai_endpoint)
-        if raw.startswith("http://"):
+        if raw.startswith("http://") and self.kimai_endpoint.host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
             out.append("KIMAI_ENDPOINT uses http://: the API token travels unencrypted; use https://")
         if raw.endswith("/"):
             out.append("KIMAI_ENDPOINT ends with '/': it is ignored; write it without, e.g. https://kimai.example.org/api")

@@ -8,6 +8,7 @@ Virtuoso tests skip with a one-line reason where it is not installed.
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
@@ -15,8 +16,11 @@ from kimaisync.rdf.graphs import Graphs
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.triplestores import OxigraphServer, VirtuosoServer, virtuoso_available
 
-# Keep an accidental Prefect API call from silently starting a server in unit tests.
+# Prefect writes into PREFECT_HOME: keep the tests' runs, results and logs out of the user's home.
+os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="kimaisync-test-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
 
 KIMAI_GRAPH = "http://mu.semte.ch/graphs/kimai"
 TIMEKEEPER_GRAPH = "http://mu.semte.ch/graphs/redpencil"
@@ -76,3 +80,51 @@ def oxigraph(oxigraph_server) -> Store:
     s = Store("oxigraph", oxigraph_server)
     s.clear()
     return s
+
+
+@pytest.fixture(scope="session")
+def prefect_server():
+    """One Prefect test server for the session (about 12 s to start); flows called directly use it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+API_TOKEN = "test-token-0123456789abcdef"
+
+
+@pytest.fixture
+def kimai_state():
+    """An empty emulator state with a super-admin API user whose token is API_TOKEN."""
+    from kimai_emulator.state import KimaiState
+
+    state = KimaiState()
+    state.add_user("sync-bot", roles=["ROLE_SUPER_ADMIN"], api_token=API_TOKEN, timezone="Europe/Brussels")
+    return state
+
+
+@pytest.fixture
+def kimai(kimai_state):
+    """The emulator serving `kimai_state` on 127.0.0.1; `.url` ends with /api."""
+    from kimai_emulator.server import EmulatorServer
+
+    with EmulatorServer(kimai_state) as srv:
+        yield srv
+
+
+@pytest.fixture
+def sync_env(monkeypatch, kimai, store):
+    """Environment pointing the sync at the emulator and the store (with named graphs)."""
+    values = {
+        "API_TOKEN": API_TOKEN,
+        "KIMAI_ENDPOINT": kimai.url,
+        "MU_SPARQL_ENDPOINT": store.query_url,
+        "MU_SPARQL_UPDATE_ENDPOINT": store.update_url,
+        "KIMAI_GRAPH": KIMAI_GRAPH,
+        "TIMEKEEPER_GRAPH": TIMEKEEPER_GRAPH,
+        "TIMEZONE": "Europe/Brussels",
+    }
+    for k, v in values.items():
+        monkeypatch.setenv(k, v)
+    return values

@@ -171,7 +171,9 @@ class SparqlClient:
 
     def select(self, query: str) -> list[dict[str, str]]:
         """Run a SELECT; rows map variable → the term's value as a string."""
-        return [{k: t.value for k, t in row.items()} for row in self.select_terms(query)]
+        data = self._run(PREFIXES + query, is_update=False)
+        rows = data.get("results", {}).get("bindings", []) if isinstance(data, dict) else []
+        return [{k: v.get("value", "") for k, v in row.items()} for row in rows]
 
     def ask(self, query: str) -> bool:
         data = self._run(PREFIXES + query, is_update=False)

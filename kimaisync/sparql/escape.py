@@ -30,7 +30,8 @@ _IRI_FORBIDDEN = re.compile(r'[<>"{}|^`\\\x00-\x20\x7f]')
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # RFC 3987: the ASCII characters an IRI may hold, and the non-ASCII ones (ucschar; the private
 # use ranges are allowed only in a query part, so they are refused everywhere).
-_IRI_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%")
+# ('[' and ']' only belong in an IPv6 host literal, which the sync never writes: refused.)
+_IRI_ASCII = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#@!$&'()*+,;=%")
 _IRI_RANGES = ((0xA0, 0xD7FF), (0xF900, 0xFDCF), (0xFDF0, 0xFFEF)) + tuple(
     (plane, plane + 0xFFFD) for plane in range(0x10000, 0xF0000, 0x10000))
 _PCT = re.compile(r"%(?![0-9A-Fa-f]{2})")

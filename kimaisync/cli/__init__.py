@@ -1,0 +1,71 @@
+"""The `kimai-sync` command: one module per verb, each registering its own sub-command.
+
+Exit codes: 0 all well, 1 something failed (a record, a check, a run), 2 bad usage or input
+(refused before any request).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from kimaisync.cli import check, from_kimai, lock, to_kimai
+from kimaisync.errors import SyncError
+
+VERBS = [check, from_kimai, to_kimai, lock]
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (not the one at set-up, which may be closed since)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _log_to_stderr(level: int) -> None:
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if isinstance(h, _CurrentStderr)), None)
+    if handler is None:
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    if level < logging.WARNING:  # -v: let our debug lines through (the root stays at WARNING)
+        logging.getLogger("kimaisync").setLevel(level)
+    handler.setLevel(level)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kimai-sync",
+        description="Sync Timekeeper (SPARQL triplestore) and Kimai 2. Settings come from the environment "
+                    "(API_TOKEN, KIMAI_ENDPOINT, MU_SPARQL_ENDPOINT, ...); see the README.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug details (never the token)")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb in VERBS:
+        verb.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _log_to_stderr(logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        return int(args.run(args) or 0)
+    except SyncError as err:  # a failure the run could not get past: say it plainly, no traceback
+        print(f"kimai-sync {args.verb}: FAILED: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

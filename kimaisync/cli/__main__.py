@@ -1,0 +1,5 @@
+import sys
+
+from kimaisync.cli import main
+
+sys.exit(main())

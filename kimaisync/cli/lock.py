@@ -1,0 +1,44 @@
+"""`kimai-sync lock-timesheets MONTH YEAR`: lock a month's submitted timesheets."""
+
+from __future__ import annotations
+
+import sys
+
+from kimaisync.cli.common import print_summary, settings_or_exit
+
+
+def register(sub) -> None:
+    p = sub.add_parser("lock-timesheets", help="lock a month's submitted timesheets",
+                       description="Syncs each submitting person's work logs of the month to Kimai, then sets their "
+                                   "SUBMITTED timesheet to EXPORTED and links its work logs. Exit 1 when a submitted "
+                                   "timesheet could not be locked.")
+    p.add_argument("month", help="1-12")
+    p.add_argument("year", help="four digits, e.g. 2025")
+    p.add_argument("--force", action="store_true", help="lock even when work logs are not in Kimai")
+    p.add_argument("--dry-run", action="store_true", help="say what would happen, write nothing")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from flows.timesheet_lock import month_bounds
+
+    try:
+        month, year = int(args.month), int(args.year)
+        if len(args.year.strip()) != 4:
+            raise ValueError(f"year must be a four-digit number, got {args.year!r}")
+        month_bounds(month, year)
+    except ValueError as err:
+        msg = str(err) if "must be" in str(err) else f"MONTH and YEAR must be numbers, got {args.month!r} {args.year!r}"
+        print(f"kimai-sync lock-timesheets: {msg}", file=sys.stderr)
+        return 2
+    if settings_or_exit() is None:
+        return 1
+    from flows.timesheet_lock import lock_timesheets
+
+    summary = lock_timesheets(month=month, year=year, force=args.force, dry_run=args.dry_run)
+    print_summary(summary)
+    for row in summary["people"]:
+        print(f"  {row['person']}: {row['status']}, {row['work_logs_linked']} linked, "
+              f"{row['timekeeper_hours']} h in Timekeeper / {row['kimai_hours']} h in Kimai"
+              + (f"; {row['blockers']}" if row["blockers"] else ""))
+    return 1 if summary["not_locked"] or summary["failed"] else 0

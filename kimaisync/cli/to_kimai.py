@@ -1,0 +1,53 @@
+"""`kimai-sync to-kimai START END`: push the work logs of a period to Kimai (the period flow)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+from kimaisync.cli.common import UsageError, print_summary, settings_or_exit
+
+
+def register(sub) -> None:
+    p = sub.add_parser("to-kimai", help="sync the work logs of a period to Kimai",
+                       description="Creates, updates and deletes Kimai timesheets so that Kimai holds exactly the "
+                                   "work logs dated from START to END (inclusive). Exit 1 when any record failed.")
+    p.add_argument("start", help="first day, YYYY-MM-DD")
+    p.add_argument("end", help="last day, YYYY-MM-DD")
+    p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+    p.add_argument("--force", action="store_true", help="delete even when the deletion guard would refuse")
+    p.add_argument("--report", metavar="FILE.csv", help="write the hours reconciliation table to this CSV file")
+    p.set_defaults(run=run)
+
+
+def parse_period(start: str, end: str) -> tuple[dt.date, dt.date]:
+    """Two YYYY-MM-DD dates, START ≤ END; UsageError naming what is wrong otherwise."""
+    days = []
+    for name, value in (("START", start), ("END", end)):
+        try:
+            if len(value) != 10:
+                raise ValueError
+            days.append(dt.date.fromisoformat(value))
+        except ValueError:
+            raise UsageError(f"{name} {value!r} is not a date in the form YYYY-MM-DD (e.g. 2025-03-01)") from None
+    if days[0] > days[1]:
+        raise UsageError(f"START {start} is after END {end}")
+    return days[0], days[1]
+
+
+def run(args) -> int:
+    try:
+        start, end = parse_period(args.start, args.end)
+    except UsageError as err:
+        print(f"kimai-sync to-kimai: {err}", file=sys.stderr)
+        return 2
+    if settings_or_exit() is None:
+        return 1
+    from flows.worklog_period import sync_work_log_period
+
+    summary = sync_work_log_period(start=start, end=end, dry_run=args.dry_run, force=args.force,
+                                   report_csv=args.report)
+    print_summary(summary)
+    if summary.get("guard"):
+        print(f"deletion guard: {summary['guard']}", file=sys.stderr)
+    return 1 if summary["failed"] else 0

@@ -1,0 +1,68 @@
+"""Hours per person and day, Timekeeper beside Kimai, with the differences marked.
+
+The table answers the question a person asks after a run: "are my hours right in Kimai?"
+Timekeeper's side counts every work log whose duration can be read; Kimai's side counts the
+timesheets of the Kimai users linked to people, on the owner's local date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+
+from kimaisync.durations import DurationError, parse_minutes
+from kimaisync.timekeeper import TimekeeperSnapshot
+
+COLUMNS = ["person", "date", "timekeeper_hours", "kimai_hours", "difference_hours", "status"]
+
+
+def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, *,
+                   period: tuple[dt.date, dt.date], default_zone: str) -> pd.DataFrame:
+    person_of_user: dict[int, str] = {}
+    for person, ids in snap.accounts.items():
+        for uid in ids:
+            person_of_user.setdefault(uid, person)
+
+    def name(person: str) -> str:
+        return snap.person_names.get(person, person)
+
+    tk: dict[tuple[str, dt.date], int] = {}
+    for log in snap.work_logs:
+        if not log.person or log.date is None or not (period[0] <= log.date <= period[1]):
+            continue
+        try:
+            minutes = parse_minutes(log.duration_raw)
+        except DurationError:
+            continue
+        key = (name(log.person), log.date)
+        tk[key] = tk.get(key, 0) + minutes
+
+    km: dict[tuple[str, dt.date], int] = {}
+    for ts in timesheets:
+        if ts.end is None or ts.user not in person_of_user:
+            continue
+        user = users.get(ts.user)
+        try:
+            zone = ZoneInfo(getattr(user, "timezone", None) or default_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo(default_zone)
+        day = ts.begin.astimezone(zone).date()
+        if not (period[0] <= day <= period[1]):
+            continue
+        key = (name(person_of_user[ts.user]), day)
+        km[key] = km.get(key, 0) + int(round((ts.end - ts.begin).total_seconds() / 60))
+
+    rows = []
+    for key in sorted(set(tk) | set(km)):
+        a, b = tk.get(key, 0), km.get(key, 0)
+        rows.append({"person": key[0], "date": key[1].isoformat(), "timekeeper_hours": round(a / 60, 2),
+                     "kimai_hours": round(b / 60, 2), "difference_hours": round((b - a) / 60, 2),
+                     "status": "ok" if a == b else "DIFFERENT"})
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def differences(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["status"] != "ok"]

@@ -1,0 +1,223 @@
+"""Work logs in the triplestore: bulk reads for a period or a set of days, and batched writes.
+
+A handful of queries per run, whatever the number of work logs: the work logs of the period
+(split into date windows only when a window nears the store's row cap), then the tasks and the
+people they name (VALUES batches), then the ids left behind by deleted work logs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Iterable
+
+from kimaisync.rdf.graphs import Graphs, any_graph, in_graph
+from kimaisync.rdf.vocab import KIMAI_ACTIVITY, PROJECT
+from kimaisync.sparql import escape
+from kimaisync.sparql.client import SparqlClient, chunked
+from kimaisync.timekeeper import ActivityRef, TimekeeperSnapshot, WorkLog
+
+ROW_CAP_MARGIN = 9000  # Virtuoso's stock ResultSetMaxRows is 10,000 and truncates silently
+VALUES_BATCH = 500
+
+
+def _work_log_rows(client: SparqlClient, where: str) -> list[dict[str, str]]:
+    return client.select(f"""
+SELECT DISTINCT ?log ?uuid ?date ?duration ?task ?person ?kid WHERE {{
+  ?log a cal:Vevent ; cal:dtstart ?date .
+  {where}
+  OPTIONAL {{ ?log mu:uuid ?uuid }}
+  OPTIONAL {{ ?log cal:duration ?duration }}
+  OPTIONAL {{ ?log dct:subject ?task }}
+  OPTIONAL {{ ?log prov:wasAssociatedWith ?person }}
+  OPTIONAL {{ ?log dct:identifier ?kid }}
+}}""")
+
+
+def _in_window(start: dt.date, end: dt.date) -> str:
+    return f"FILTER(?date >= {escape.date(start)} && ?date <= {escape.date(end)})"
+
+
+def _period_rows(client: SparqlClient, start: dt.date, end: dt.date, *, count: int | None = None) -> list[dict[str, str]]:
+    """Rows of the window's work logs; windows that could near the store's row cap are split first."""
+    if count is None:
+        found = client.select(f"SELECT (COUNT(DISTINCT ?log) AS ?n) WHERE {{ ?log a cal:Vevent ; cal:dtstart ?date . "
+                              f"{_in_window(start, end)} }}")
+        count = int(found[0]["n"]) if found else 0
+    if count * 1.5 >= ROW_CAP_MARGIN and start < end:  # a row or two per log: split, never truncate
+        mid = start + (end - start) // 2
+        return (_period_rows(client, start, mid, count=count // 2 + 1)
+                + _period_rows(client, mid + dt.timedelta(days=1), end, count=count // 2 + 1))
+    rows = _work_log_rows(client, _in_window(start, end))
+    if len(rows) >= ROW_CAP_MARGIN and start < end:  # the estimate was off: split after all
+        return _period_rows(client, start, end, count=len(rows))
+    return rows
+
+
+_FIELDS = (("uuid", "mu:uuid"), ("date", "cal:dtstart"), ("duration", "cal:duration"),
+           ("task", "dct:subject"), ("person", "prov:wasAssociatedWith"), ("kid", "dct:identifier"))
+
+
+def _assemble(rows: Iterable[dict[str, str]], keep=lambda d: True) -> list[WorkLog]:
+    """One WorkLog per IRI; a field with several values is kept (lowest) and reported as a problem."""
+    values: dict[str, list[set]] = {}
+    for r in rows:
+        v = values.get(r["log"])
+        if v is None:
+            v = values[r["log"]] = [set(), set(), set(), set(), set(), set()]
+        for i, (key, _) in enumerate(_FIELDS):
+            x = r.get(key)
+            if x is not None:
+                v[i].add(x)
+    logs = []
+    for iri, v in values.items():
+        one = [min(s) if s else None for s in v[:5]]
+        problems = [f"{len(s)} values for {pred}" for s, (_, pred) in zip(v[:5], _FIELDS) if len(s) > 1]
+        log = WorkLog(iri, one[0], one[1], one[2], one[3], one[4], tuple(sorted(v[5])),
+                      ("work log has " + ", ".join(problems)) if problems else None)
+        if keep(log):
+            logs.append(log)
+    logs.sort(key=lambda l: (l.key, l.uri))
+    return logs
+
+
+def read_work_logs_period(client: SparqlClient, start: dt.date, end: dt.date) -> list[WorkLog]:
+    """Every work log dated in [start, end] (dates checked again here: Virtuoso compares leniently)."""
+    return _assemble(_period_rows(client, start, end), keep=lambda l: l.date is None or start <= l.date <= end)
+
+
+def read_work_logs_by_iri(client: SparqlClient, iris: Iterable[str]) -> list[WorkLog]:
+    rows: list[dict[str, str]] = []
+    for batch in chunked(sorted(set(iris)), VALUES_BATCH):
+        rows += _work_log_rows(client, "VALUES ?log { " + " ".join(escape.uri(i) for i in batch) + " }")
+    return _assemble(rows)
+
+
+def read_work_logs_of_days(client: SparqlClient, days: Iterable[tuple[str, dt.date]]) -> list[WorkLog]:
+    """The work logs of the given (person, date) pairs: what a delta's day layouts touch."""
+    pairs = sorted(set(days))
+    rows: list[dict[str, str]] = []
+    for batch in chunked(pairs, VALUES_BATCH):
+        values = " ".join(f"({escape.uri(p)} {escape.date(d)})" for p, d in batch)
+        rows += _work_log_rows(client, f"?log prov:wasAssociatedWith ?p . VALUES (?p ?date) {{ {values} }}")
+    return _assemble(rows)
+
+
+def read_resolution(client: SparqlClient, logs: list[WorkLog], snap: TimekeeperSnapshot,
+                    homepage: str) -> None:
+    """Fill in the activities and Kimai accounts the work logs name (VALUES batches)."""
+    tasks = sorted({l.task for l in logs if l.task})
+    for batch in chunked(tasks, VALUES_BATCH):
+        rows = client.select(f"""
+SELECT DISTINCT ?task ?type ?aid ?project ?pid ?label WHERE {{
+  VALUES ?task {{ {" ".join(escape.uri(t) for t in batch)} }}
+  ?task a ?type .
+  OPTIONAL {{ ?task dct:identifier ?aid }}
+  OPTIONAL {{ ?task rdfs:label ?label }}
+  OPTIONAL {{ ?task skos:broader ?project . ?project a doap:Project ; dct:identifier ?pid . }}
+}}""")
+        info: dict[str, dict[str, set]] = defaultdict(lambda: defaultdict(set))
+        for r in rows:
+            for k in ("type", "aid", "project", "pid", "label"):
+                if k in r:
+                    info[r["task"]][k].add(r[k])
+        for task, v in info.items():
+            aids = {a for a in v["aid"] if a.strip().isdigit()}
+            if KIMAI_ACTIVITY not in v["type"]:
+                kind = "a Kimai project, not an activity" if PROJECT in v["type"] else "not a Kimai activity (ext:KimaiActivity)"
+                snap.non_activity_tasks[task] = f"task <{task}> is {kind}"
+            elif len(aids) != 1:
+                snap.non_activity_tasks[task] = f"activity <{task}> has {len(aids) or 'no'} Kimai ids (dct:identifier)"
+            else:
+                pids = {p for p in v["pid"] if p.strip().isdigit()}
+                pid = int(next(iter(pids))) if len(pids) == 1 else None
+                if len(pids) > 1:
+                    snap.non_activity_tasks[task] = f"activity <{task}> has {len(pids)} Kimai projects"
+                    continue
+                snap.activities[task] = ActivityRef(task, int(next(iter(aids))), pid, min(v["label"], default=None))
+        for task in batch:
+            if task not in info:
+                snap.non_activity_tasks[task] = f"task <{task}> does not exist in the triplestore"
+    people = sorted({l.person for l in logs if l.person})
+    for batch in chunked(people, VALUES_BATCH):
+        rows = client.select(f"""
+SELECT DISTINCT ?person ?name ?uid WHERE {{
+  VALUES ?person {{ {" ".join(escape.uri(p) for p in batch)} }}
+  OPTIONAL {{ ?person foaf:name ?name }}
+  OPTIONAL {{ ?person foaf:account ?acc .
+             ?acc a foaf:OnlineAccount ; foaf:accountServiceHomepage {escape.uri(homepage)} ; dct:identifier ?uid . }}
+}}""")
+        for r in rows:
+            ids = snap.accounts.setdefault(r["person"], [])
+            if r.get("uid", "").strip().isdigit() and int(r["uid"]) not in ids:
+                ids.append(int(r["uid"]))
+            if r.get("name"):
+                snap.person_names[r["person"]] = r["name"]
+
+
+def read_dangling(client: SparqlClient, resource_base: str) -> dict[str, list[str]]:
+    """Kimai ids left on deleted work logs (the resource is gone, its dct:identifier stayed)."""
+    prefix = resource_base.rstrip("/") + "/work-logs/"
+    rows = client.select(f"""
+SELECT DISTINCT ?s ?kid WHERE {{
+  ?s dct:identifier ?kid .
+  FILTER(STRSTARTS(STR(?s), {escape.string(prefix)}))
+  FILTER NOT EXISTS {{ ?s a ?type }}
+}}""")
+    out: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        out[r["s"]].append(r["kid"])
+    return dict(out)
+
+
+def read_snapshot(client: SparqlClient, start: dt.date, end: dt.date, *, homepage: str,
+                  resource_base: str) -> TimekeeperSnapshot:
+    snap = TimekeeperSnapshot(work_logs=read_work_logs_period(client, start, end))
+    read_resolution(client, snap.work_logs, snap, homepage)
+    snap.dangling = read_dangling(client, resource_base)
+    return snap
+
+
+def claimed_by_live_work_logs(client: SparqlClient, ids: Iterable[int], uuids: Iterable[str]) -> tuple[set[int], set[str]]:
+    """Which of these Kimai ids / marker uuids belong to a work log that still exists (anywhere)."""
+    found_ids: set[int] = set()
+    found_uuids: set[str] = set()
+    for batch in chunked(sorted(set(ids)), VALUES_BATCH):
+        rows = client.select("SELECT DISTINCT ?kid WHERE { VALUES ?kid { "
+                             + " ".join(escape.string(str(i)) for i in batch)
+                             + " } ?log a cal:Vevent ; dct:identifier ?kid . }")
+        found_ids |= {int(r["kid"]) for r in rows}
+    for batch in chunked(sorted(set(uuids)), VALUES_BATCH):
+        rows = client.select("SELECT DISTINCT ?uuid WHERE { VALUES ?uuid { "
+                             + " ".join(escape.string(u) for u in batch)
+                             + " } ?log a cal:Vevent ; mu:uuid ?uuid . }")
+        found_uuids |= {r["uuid"] for r in rows}
+    return found_ids, found_uuids
+
+
+# ---------------------------------------------------------------------------- writes
+
+
+def write_kimai_ids(client: SparqlClient, ids: dict[str, int], graphs: Graphs, batch: int = 500) -> int:
+    """Set each work log's dct:identifier to its Kimai id (replacing any other); idempotent."""
+    n = 0
+    for chunk in chunked(sorted(ids.items()), batch):
+        values = " ".join(escape.uri(iri) for iri, _ in chunk)
+        triples = "\n".join(f"{escape.uri(iri)} dct:identifier {escape.string(str(kid))} ." for iri, kid in chunk)
+        client.update(
+            f"DELETE {{ {any_graph('?log dct:identifier ?old .', graphs)} }}\n"
+            f"WHERE {{ VALUES ?log {{ {values} }} {any_graph('?log dct:identifier ?old .', graphs)} }} ;\n"
+            f"INSERT DATA {{ {in_graph(triples, graphs.timekeeper)} }}")
+        n += len(chunk)
+    return n
+
+
+def clear_kimai_ids(client: SparqlClient, iris: Iterable[str], graphs: Graphs, batch: int = 500) -> int:
+    """Remove dct:identifier from these (deleted) work logs once their Kimai timesheet is gone."""
+    n = 0
+    for chunk in chunked(sorted(set(iris)), batch):
+        values = " ".join(escape.uri(i) for i in chunk)
+        client.update(f"DELETE {{ {any_graph('?s dct:identifier ?kid .', graphs)} }}\n"
+                      f"WHERE {{ VALUES ?s {{ {values} }} {any_graph('?s dct:identifier ?kid .', graphs)} }}")
+        n += len(chunk)
+    return n

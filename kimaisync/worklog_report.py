@@ -1,0 +1,38 @@
+"""The report of a work-log sync: one row per work log or Kimai timesheet, with its outcome."""
+
+from __future__ import annotations
+
+from kimaisync.apply.timesheets import Outcome
+from kimaisync.plan.worklogs import Plan
+from kimaisync.report import RunReport
+
+_OUTCOME = {"created": "created", "updated": "updated", "unchanged": "unchanged", "deleted": "deleted",
+            "skipped": "skipped", "blocked": "blocked", "failed": "failed"}
+
+
+def work_log_report(title: str, outcomes: list[Outcome], result: Plan, *, dry_run: bool,
+                    names: dict[str, str] | None = None, warnings: list[str] = ()) -> RunReport:
+    names = names or {}
+    report = RunReport(title, dry_run=dry_run)
+    for o in outcomes:
+        a = o.action
+        if a.kind == "delete" or (a.work_log is None and a.timesheet_id is not None):
+            kind, key = "timesheet", f"Kimai timesheet {a.timesheet_id}"
+        else:
+            kind = "work-log"
+            who = names.get(a.person or "", "")
+            key = (a.work_log_uuid or a.work_log or "?") + (f" ({who}, {a.date})" if who and a.date else
+                                                           f" ({a.date})" if a.date else "")
+        reason = o.message or a.reason
+        if o.timesheet_id is not None and o.status in ("created", "updated", "unchanged"):
+            reason = f"Kimai timesheet {o.timesheet_id}" + (f"; {reason}" if reason else "")
+        status = o.status
+        if dry_run and a.kind != "unchanged":
+            status = {"create": "created", "update": "updated", "delete": "deleted"}.get(a.kind, _OUTCOME[o.status])
+            reason = f"(dry run) {a.reason}" if a.reason else "(dry run)"
+        report.add(kind, key, _OUTCOME[status], reason)
+    if result.guard_tripped:
+        report.add("run", "deletion guard", "warning", result.guard_tripped)
+    for w in warnings:
+        report.add("run", "kimai", "warning", w)
+    return report
