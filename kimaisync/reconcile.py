@@ -2,7 +2,8 @@
 
 The table answers the question a person asks after a run: "are my hours right in Kimai?"
 Timekeeper's side counts every work log whose duration can be read; Kimai's side counts the
-timesheets of the Kimai users linked to people, on the owner's local date.
+timesheets the sync keeps (those with its marker) of the Kimai users linked to people, on the
+owner's local date. Hours people typed into Kimai themselves are shown beside, not compared.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 
 from kimaisync.durations import DurationError, parse_minutes
+from kimaisync.marker import marker_of
 from kimaisync.timekeeper import TimekeeperSnapshot
 
-COLUMNS = ["person", "date", "timekeeper_hours", "kimai_hours", "difference_hours", "status"]
+COLUMNS = ["person", "date", "timekeeper_hours", "kimai_hours", "difference_hours", "status", "other_kimai_hours"]
 
 
 def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, *,
@@ -41,6 +43,7 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
         tk[key] = tk.get(key, 0) + minutes
 
     km: dict[tuple[str, dt.date], int] = {}
+    other: dict[tuple[str, dt.date], int] = {}
     for ts in timesheets:
         if ts.end is None or ts.user not in person_of_user:
             continue
@@ -53,14 +56,16 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
         if not (period[0] <= day <= period[1]):
             continue
         key = (name(person_of_user[ts.user]), day)
-        km[key] = km.get(key, 0) + int(round((ts.end - ts.begin).total_seconds() / 60))
+        into = km if marker_of(ts.description) else other
+        into[key] = into.get(key, 0) + int(round((ts.end - ts.begin).total_seconds() / 60))
 
     rows = []
-    for key in sorted(set(tk) | set(km)):
+    for key in sorted(set(tk) | set(km) | set(other)):
         a, b = tk.get(key, 0), km.get(key, 0)
         rows.append({"person": key[0], "date": key[1].isoformat(), "timekeeper_hours": round(a / 60, 2),
                      "kimai_hours": round(b / 60, 2), "difference_hours": round((b - a) / 60, 2),
-                     "status": "ok" if a == b else "DIFFERENT"})
+                     "status": "ok" if a == b else "DIFFERENT",
+                     "other_kimai_hours": round(other.get(key, 0) / 60, 2)})
     return pd.DataFrame(rows, columns=COLUMNS)
 
 

@@ -1,0 +1,61 @@
+"""`kimai-sync check` and the CLI's refusals of bad input before any request."""
+
+from __future__ import annotations
+
+import pytest
+
+from kimaisync.cli import main
+from kimaisync.triplestores import free_port
+
+
+def test_check_against_the_emulator_and_oxigraph_says_all_is_well(sync_env, kimai_state, capsys):
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out
+    assert "kimai: ok, version" in out and "triplestore: ok" in out and "all is well" in out
+    assert sync_env["API_TOKEN"] not in out
+
+
+def test_wrong_token_is_named(sync_env, monkeypatch, capsys):
+    monkeypatch.setenv("API_TOKEN", "not-the-token-at-all")
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "kimai: FAILED" in out and "API_TOKEN" in out and "triplestore: ok" in out
+    assert "not-the-token-at-all" not in out
+
+
+def test_unreachable_store_is_named(sync_env, monkeypatch, capsys):
+    url = f"http://127.0.0.1:{free_port()}/sparql"
+    monkeypatch.setenv("MU_SPARQL_ENDPOINT", url)
+    monkeypatch.setenv("MU_SPARQL_UPDATE_ENDPOINT", url)
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "triplestore: FAILED: cannot reach the triplestore at " + url in out
+
+
+def test_missing_settings_are_listed(monkeypatch, capsys):
+    monkeypatch.delenv("API_TOKEN", raising=False)
+    monkeypatch.delenv("KIMAI_ENDPOINT", raising=False)
+    assert main(["check"]) == 1
+    err = capsys.readouterr().err
+    assert "API_TOKEN: is required" in err and "KIMAI_ENDPOINT: is required" in err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["2024-02-30", "2024-03-01"], "START '2024-02-30' is not a date"),
+    (["2024-13-01", "2024-12-31"], "START '2024-13-01' is not a date"),
+    (["2024-03-01", "2024-02-01"], "START 2024-03-01 is after END 2024-02-01"),
+    (["2024-3-1", "2024-03-31"], "START '2024-3-1' is not a date"),
+    (["2024-03-01", "tomorrow"], "END 'tomorrow' is not a date"),
+])
+def test_to_kimai_refuses_bad_periods_before_any_request(args, needle, capsys):
+    assert main(["to-kimai", *args]) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_help_lists_the_verbs(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for verb in ("check", "from-kimai", "to-kimai", "lock-timesheets"):
+        assert verb in out

@@ -1,0 +1,35 @@
+"""`kimai-sync demo`, run as a new user would: it ends with Kimai matching Timekeeper, stopping all it started."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def _oxigraph_servers() -> set[int]:
+    out = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"oxigraph\x00serve" in (entry / "cmdline").read_bytes():
+                    out.add(int(entry.name))
+            except OSError:
+                pass
+    return out
+
+
+def test_demo_ends_with_kimai_matching_timekeeper(tmp_path):
+    before = _oxigraph_servers()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "API_TOKEN", "KIMAI_", "MU_"))}
+    cli = Path(sys.executable).parent / "kimai-sync"
+    proc = subprocess.run([str(cli), "demo", "--dir", str(tmp_path / "demo")], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert "Kimai matches Timekeeper." in out
+    assert "812 created" in out and "15 locked" in out  # the seeded month, every syncable work log
+    assert "everything started is stopped" in out
+    assert _oxigraph_servers() <= before  # the store it started is gone
+    assert "demo-token" not in out + proc.stderr  # the API token is never printed
