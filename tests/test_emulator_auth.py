@@ -6,22 +6,9 @@ from fastapi.testclient import TestClient
 from kimai_emulator.app import create_app
 from kimai_emulator.seeds import small_state
 from kimai_emulator.state import EmuConfig
+from emulator_helpers import state, client, bearer  # noqa: F401 (fixtures)
 
 INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token",error_description="Invalid credentials."'
-
-
-@pytest.fixture
-def state():
-    return small_state()
-
-
-@pytest.fixture
-def client(state):
-    return TestClient(create_app(state))
-
-
-def bearer(username):
-    return {"Authorization": f"Bearer {username}-token"}
 
 
 def test_bearer_token_authenticates(client):

@@ -16,19 +16,10 @@ from kimai_emulator.faults import ResponseLost
 from kimai_emulator.seeds import DEMO_TOKEN, small_state
 from kimai_emulator.server import EmulatorServer
 from kimai_emulator.state import Faults
+from emulator_helpers import state, client  # noqa: F401 (fixtures)
 
 BODY = {"project": 1, "activity": 2, "begin": "2026-08-18T09:00:00", "end": "2026-08-18T10:00:00"}
 ADMIN = {"Authorization": "Bearer admin-token"}
-
-
-@pytest.fixture
-def state():
-    return small_state()
-
-
-@pytest.fixture
-def client(state):
-    return TestClient(create_app(state))
 
 
 @pytest.fixture

@@ -10,23 +10,10 @@ from kimai_emulator.app import create_app
 from kimai_emulator.dates import zone
 from kimai_emulator.seeds import small_state
 from kimai_emulator.state import EmuConfig
+from emulator_helpers import state, client, bearer  # noqa: F401 (fixtures)
 
 KIMAI_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}")
 BRUSSELS = zone("Europe/Brussels")
-
-
-@pytest.fixture
-def state():
-    return small_state()
-
-
-@pytest.fixture
-def client(state):
-    return TestClient(create_app(state))
-
-
-def bearer(username):
-    return {"Authorization": f"Bearer {username}-token"}
 
 
 def get(client, path, as_user="admin", **params):

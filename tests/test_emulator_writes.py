@@ -9,6 +9,7 @@ from kimai_emulator.app import create_app
 from kimai_emulator.dates import zone
 from kimai_emulator.seeds import SMALL_NOW, small_state
 from kimai_emulator.state import EmuConfig
+from emulator_helpers import state, client, bearer  # noqa: F401 (fixtures)
 
 BRUSSELS = zone("Europe/Brussels")
 PLAIN_USER_FIELDS = ["begin", "end", "project", "activity", "description", "tags", "user"]
@@ -16,20 +17,6 @@ EXTRA_FIELDS = "This form should not contain extra fields."
 BAD_REQUEST = {"code": 400, "message": "Bad Request"}
 FORBIDDEN = {"code": 403, "message": "Forbidden"}
 NOT_FOUND = {"code": 404, "message": "Not Found"}
-
-
-@pytest.fixture
-def state():
-    return small_state()
-
-
-@pytest.fixture
-def client(state):
-    return TestClient(create_app(state))
-
-
-def bearer(username):
-    return {"Authorization": f"Bearer {username}-token"}
 
 
 def post(client, body, as_user="alice", **params):
