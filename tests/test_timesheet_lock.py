@@ -99,3 +99,30 @@ def test_flow_refuses_bad_month_or_year(month, year):
     from flows.timesheet_lock import month_bounds
     with pytest.raises(ValueError, match="must be"):
         month_bounds(month, year)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_lock_can_mark_the_month_exported_in_kimai(month, monkeypatch):
+    monkeypatch.setenv("LOCK_MARK_EXPORTED_IN_KIMAI", "true")
+    summary = lock()
+    an = month.kimai.users[[u.id for u in month.kimai.users.values() if u.username == "an"][0]]
+    mine = [t for t in month.kimai.timesheets.values() if t.user == an.id]
+    assert len(mine) == 2 and all(t.exported for t in mine)  # An's locked month, now refused edits in Kimai
+    assert not any(t.exported for t in month.kimai.timesheets.values() if t.user != an.id)  # Ed was not locked
+    assert summary["stats"]["kimai_marked_exported"] == 2
+
+
+def test_a_403_on_marking_exported_is_reported_not_retried():
+    from flows.timesheet_lock import _mark_exported
+    from kimaisync.errors import KimaiPermissionError
+
+    class NoExport:
+        calls = 0
+
+        def set_exported(self, tid, exported):
+            NoExport.calls += 1
+            raise KimaiPermissionError("Forbidden", method="PATCH", path=f"/api/timesheets/{tid}/export", status=403)
+
+    marked, note = _mark_exported(NoExport(), [1, 2, 3])
+    assert marked == 0 and NoExport.calls == 1
+    assert "may not mark timesheets as exported" in note and "edit_export" in note
