@@ -190,7 +190,9 @@ def run_demo(keep_dir: Path | None = None) -> int:
         _say(f"6. Kimai vs Timekeeper: {len(hours)} person-days compared, {len(hours) - len(off)} match; "
              f"{int(expected.sum())} differ only for people who cannot sync (no account / disabled in Kimai)"
              + ("" if expected.all() else f"; {int((~expected).sum())} UNEXPECTED differences"))
-        _say("   Kimai matches Timekeeper." if expected.all() else "   Kimai does NOT match Timekeeper.")
+        _say("   Kimai matches Timekeeper." if expected.all() else "   Kimai does NOT match Timekeeper:")
+        for row in off[~expected].to_dict("records")[:10]:
+            _say(f"     {row['person']} {row['date']}: Timekeeper {row['timekeeper_hours']} h, Kimai {row['kimai_hours']} h")
     _say(f"Done in {time.perf_counter() - started:.0f} s; everything started is stopped.")
     _say(f"The runs, their tables and reports: PREFECT_HOME={home} .venv/bin/prefect server start "
          "then open http://127.0.0.1:4200/runs")

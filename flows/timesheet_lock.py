@@ -70,8 +70,12 @@ def _mark_exported(kimai: KimaiClient, ids: list[int]) -> tuple[int, str | None]
 
 
 @flow(name="timesheet-lock", log_prints=True)
-def lock_timesheets(month: int, year: int, force: bool = False, dry_run: bool = False) -> dict:
-    """Lock the SUBMITTED timesheets of `month` (1-12) of `year` (e.g. 2025)."""
+def lock_timesheets(month: int | None = None, year: int | None = None, force: bool = False,
+                    dry_run: bool = False) -> dict:
+    """Lock the SUBMITTED timesheets of `month` (1-12) of `year` (e.g. 2025); none given: last month."""
+    if month is None and year is None:
+        last_month = dt.date.today().replace(day=1) - dt.timedelta(days=1)
+        month, year = last_month.month, last_month.year
     first, last = month_bounds(month, year)
     settings = load_settings()
     graphs = Graphs.from_settings(settings)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests use (Virtuoso), when missing and when we may.
+# Install the Debian packages the tests use (Virtuoso; PostgreSQL 15 for the scale-out test, which
+# starts its own throw-away cluster), when missing and when we may.
 # Elsewhere the tests that need them skip with a one-line reason.
 set -euo pipefail
 missing=()
 [ -x /usr/bin/virtuoso-t ] || missing+=(virtuoso-opensource)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
   echo "note: ${missing[*]} not installed and not root/apt: those tests will skip" >&2

@@ -18,6 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from kimaisync import marker as markers
+from kimaisync.apply.order import lanes
 from kimaisync.apply.timesheets import Applier, Outcome
 from kimaisync.errors import KimaiNotFoundError, KimaiPermissionError
 from kimaisync.kimai import KimaiClient
@@ -131,6 +132,14 @@ def apply_kimai_batch(applier: Applier, actions: list, done_before: int, total: 
     return outcomes
 
 
+@task(name="apply-kimai-moves", cache_policy=NO_CACHE)
+def apply_kimai_moves(applier: Applier, lanes: list) -> list[Outcome]:
+    """Deletions and updates, per user in an order Kimai's overlap rule accepts (see apply.order)."""
+    outcomes = applier.run_lanes(lanes)
+    _logger().info("Kimai deletions and updates: %d done", len(outcomes))
+    return outcomes
+
+
 @task(name="record-kimai-ids", cache_policy=NO_CACHE, **READ_RETRIES)
 def record_kimai_ids(sparql: SparqlClient, graphs: Graphs, outcomes: list[Outcome]) -> int:
     """Write each synced work log's Kimai id, and drop the ids of deleted work logs, in batches."""
@@ -155,15 +164,20 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
         return [Outcome(a, "skipped" if a.kind != "unchanged" else "unchanged", a.timesheet_id,
                         f"dry run: would {a.kind}" + (f" ({a.reason})" if a.reason else ""))
                 for a in result.actions]
-    writes = result.kimai_writes
+    writes = result.of("create")
     others = [a for a in result.actions if a.kind not in ("create", "update", "delete")]
     with Applier(kimai, concurrency=concurrency) as applier:
         outcomes = [applier.run_one(a) for a in others]
         pending_ids = [o for o in outcomes if o.action.write_id]
         if pending_ids:
             record_kimai_ids(sparql, graphs, quote(pending_ids))
-        # Batches are handed to the applier's one bounded pool together, and each batch's ids are
-        # recorded as soon as it completes, while the next batches' writes go on.
+        moves = lanes(result.of("delete", "update"))
+        if moves:  # first, so the creations find their slots free
+            done = apply_kimai_moves(applier, quote(moves))
+            record_kimai_ids(sparql, graphs, quote(done))
+            outcomes.extend(done)
+        # Creation batches are handed to the applier's one bounded pool together, and each batch's
+        # ids are recorded as soon as it completes, while the next batches' writes go on.
         futures = [apply_kimai_batch.submit(applier, quote(chunk), i * batch, len(writes))
                    for i, chunk in enumerate(chunked(writes, batch))]
         for future in futures:

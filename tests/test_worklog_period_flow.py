@@ -144,3 +144,18 @@ def test_faults_end_with_exactly_one_timesheet_per_work_log(world, faults):
     stored = ids_in_store(world.store)
     assert {int(v) for v in stored.values()} == set(world.kimai.timesheets)
     assert world.kimai.fault_log  # the faults really happened
+
+
+def test_a_longer_first_log_shifts_the_day_without_kimai_refusing_an_overlap(world):
+    tk = world.tk
+    logs = [tk.work_log(world.lotte, world.activity, D, d) for d in ("PT2H", "PT1H", "PT1H", "PT3H")]
+    tk.load(world.store.client())
+    run()
+    world.store.client().update(
+        f'DELETE WHERE {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{logs[0]}> cal:duration ?d }} }} ;'
+        f'INSERT DATA {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{logs[0]}> cal:duration "PT4H" }} }}')
+    summary = run()
+    assert summary["counts"]["updated"] == 4 and summary["counts"]["failed"] == 0, summary["failures"]
+    mine = sheets(world.kimai, world.lotte_id)
+    assert [t.end - t.begin for t in mine] == [dt.timedelta(hours=n) for n in (4, 1, 1, 3)]
+    assert all(a.end == b.begin for a, b in zip(mine, mine[1:]))

@@ -153,6 +153,11 @@ class Applier:
         results = {id(a): out for a, out in zip(writes, self._pool.map(self.run_one, writes))}
         return [results.get(id(a)) or self.run_one(a) for a in actions]
 
+    def run_lanes(self, lanes: list[list[Action]]) -> list[Outcome]:
+        """Each lane in its order, one after the other; lanes side by side (still `concurrency` at most)."""
+        results = list(self._pool.map(lambda lane: [self.run_one(a) for a in lane], lanes))
+        return [o for lane in results for o in lane]
+
     @property
     def fatal(self) -> BaseException | None:
         return self._fatal

@@ -10,10 +10,10 @@ import argparse
 import logging
 import sys
 
-from kimaisync.cli import check, demo, from_kimai, lock, to_kimai
+from kimaisync.cli import check, demo, from_kimai, lock, serve, to_kimai
 from kimaisync.errors import SyncError
 
-VERBS = [check, from_kimai, to_kimai, lock, demo]
+VERBS = [check, from_kimai, to_kimai, lock, serve, demo]
 
 
 class _CurrentStderr(logging.StreamHandler):

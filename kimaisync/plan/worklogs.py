@@ -55,6 +55,7 @@ class Action:
     user: int | None = None
     date: dt.date | None = None
     minutes: int | None = None
+    current: tuple[dt.datetime, dt.datetime] | None = None  # the timesheet's interval in Kimai now (updates)
     write_id: bool = False  # the store must (re)learn timesheet_id for this work log
     clear_dangling: str | None = None  # IRI of a deleted work log whose id triple goes after the delete
 
@@ -343,5 +344,6 @@ def plan(
                                       **common))
             else:
                 actions.append(Action("update", timesheet_id=ts.id, changes=changes, write_id=write_id,
-                                      reason="changed: " + ", ".join(sorted(changes)), **common))
+                                      reason="changed: " + ", ".join(sorted(changes)),
+                                      current=(ts.begin, ts.end or ts.begin), **common))
     return Plan(actions, guard)

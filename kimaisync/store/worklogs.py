@@ -221,3 +221,29 @@ def clear_kimai_ids(client: SparqlClient, iris: Iterable[str], graphs: Graphs, b
                       f"WHERE {{ VALUES ?s {{ {values} }} {any_graph('?s dct:identifier ?kid .', graphs)} }}")
         n += len(chunk)
     return n
+
+
+def read_deleted(client: SparqlClient, iris: Iterable[str]) -> dict[str, list[str]]:
+    """Of these IRIs, the ones that are no longer work logs but still hold a Kimai id."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for batch in chunked(sorted(set(iris)), VALUES_BATCH):
+        rows = client.select("SELECT DISTINCT ?s ?kid WHERE { VALUES ?s { " + " ".join(escape.uri(i) for i in batch)
+                             + " } ?s dct:identifier ?kid . FILTER NOT EXISTS { ?s a cal:Vevent } }")
+        for r in rows:
+            out[r["s"]].append(r["kid"])
+    return dict(out)
+
+
+def persons_of_kimai_users(client: SparqlClient, user_ids: Iterable[int], homepage: str) -> dict[int, set[str]]:
+    """Kimai user id → the people whose linked Kimai account has that id."""
+    out: dict[int, set[str]] = defaultdict(set)
+    for batch in chunked(sorted(set(user_ids)), VALUES_BATCH):
+        rows = client.select(f"""
+SELECT DISTINCT ?person ?uid WHERE {{
+  VALUES ?uid {{ {" ".join(escape.string(str(u)) for u in batch)} }}
+  ?person foaf:account ?acc . ?acc a foaf:OnlineAccount ; foaf:accountServiceHomepage {escape.uri(homepage)} ;
+       dct:identifier ?uid .
+}}""")
+        for r in rows:
+            out[int(r["uid"])].add(r["person"])
+    return dict(out)

@@ -1,0 +1,90 @@
+"""The receiver alone, pointed at a Prefect server where `prefect deploy --all` put the deployments.
+
+On a real engine (docs/scale-out.md) workers run the schedules; this process only takes the old
+service's HTTP routes. It finds the deployments by the names prefect.yaml gives them, records each
+accepted request as a run of its deployment and executes it at once (deployments.run_queue); a run
+it does not get to is a Scheduled run any worker picks up.
+
+    PREFECT_API_URL=http://prefect:4200/api python -m deployments.receiver_only --host 0.0.0.0 --port 80
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from uuid import UUID
+
+# Route name (as the RunQueue knows it) → "<flow name>/<deployment name>" from prefect.yaml.
+DEPLOYMENTS = {
+    "delta": "work-log-delta-sync/delta",
+    "orphan": "kimai-orphan-timesheet/orphan",
+    "period": "work-log-period-sync/period",
+    "customers": "kimai-customers/customers",
+    "tasks": "kimai-tasks/tasks",
+    "accounts": "kimai-accounts/accounts",
+    "lock": "timesheet-lock/timesheet-lock",
+}
+
+
+def deployment_ids() -> dict[str, UUID]:
+    """Each route's deployment id; RuntimeError naming the missing ones (nothing deployed yet)."""
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    ids, missing = {}, []
+    with get_client(sync_client=True) as client:
+        for route, name in DEPLOYMENTS.items():
+            try:
+                ids[route] = client.read_deployment_by_name(name).id
+            except ObjectNotFound:
+                missing.append(name)
+    if missing:
+        raise RuntimeError(f"deployments not found on the Prefect server: {', '.join(missing)}; "
+                           "run `prefect --no-prompt deploy --all` in the project's clone first")
+    return ids
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deployments.receiver_only", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default=os.environ.get("RECEIVER_HOST", "127.0.0.1"),
+                        help="address to bind (RECEIVER_HOST; 0.0.0.0 in a semantic.works stack)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RECEIVER_PORT", "8080")),
+                        help="port (RECEIVER_PORT; 80 in a semantic.works stack)")
+    args = parser.parse_args(argv)
+
+    from kimaisync.cli.common import settings_or_exit
+
+    settings = settings_or_exit()
+    if settings is None:
+        return 1
+    from prefect.settings import PREFECT_API_URL
+
+    from deployments.receiver import RunningReceiver, flows_by_route
+    from deployments.run_queue import RunQueue
+    from kimaisync.sparql.client import SparqlClient
+
+    if not PREFECT_API_URL.value():
+        print("receiver: PREFECT_API_URL is not set: point it at the Prefect server, e.g. "
+              "PREFECT_API_URL=http://127.0.0.1:4200/api", file=sys.stderr)
+        return 1
+    try:
+        ids = deployment_ids()
+    except RuntimeError as err:
+        print(f"receiver: {err}", file=sys.stderr)
+        return 1
+    receiver = RunningReceiver(RunQueue(flows_by_route(), ids), SparqlClient.from_settings(settings),
+                               host=args.host, port=args.port)
+    print(f"receiver on {receiver.url}, Prefect {PREFECT_API_URL.value()}; {settings.describe()}", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    receiver.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
