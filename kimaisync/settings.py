@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     def _token(cls, v: SecretStr) -> SecretStr:
         if not v.get_secret_value().strip():
             raise ValueError("is empty")
+        if not all("!" <= c <= "~" for c in v.get_secret_value().strip()):  # else every verb died in a traceback
+            raise ValueError("contains characters that cannot be sent in an HTTP header (spaces, line breaks or "
+                             "non-ASCII)")
         return v
 
     @model_validator(mode="after")

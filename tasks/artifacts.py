@@ -29,7 +29,8 @@ def publish_table(rows: list[dict[str, Any]], *, key: str, description: str | No
         return False
     from prefect.artifacts import create_table_artifact
 
-    create_table_artifact(table=rows, key=artifact_key(key), description=description)
+    # _sync: inside an async flow (the delta flow) these would return a coroutine nobody awaits.
+    create_table_artifact(table=rows, key=artifact_key(key), description=description, _sync=True)
     return True
 
 
@@ -41,5 +42,6 @@ def publish_report(report: RunReport, key: str) -> bool:
     from prefect.artifacts import create_markdown_artifact
 
     publish_table(report.table(), key=key, description=f"{report.title}: what happened to each record, and why")
-    create_markdown_artifact(markdown=report.markdown(), key=f"{artifact_key(key)}-summary", description=report.title)
+    create_markdown_artifact(markdown=report.markdown(), key=f"{artifact_key(key)}-summary", description=report.title,
+                             _sync=True)
     return True

@@ -178,6 +178,13 @@ def _description_for(uuid: str, current: str | None) -> str:
     return mark
 
 
+def _day_order(r: _Resolved, ts, uid: int, day: dt.date, users: dict, options: PlanOptions) -> tuple:
+    """Where a work log goes in its day: by its timesheet's begin if it is in that day already."""
+    if ts is not None and ts.user == uid and ts.end is not None and _local_date(ts, users, options.default_zone) == day:
+        return (0, ts.begin, r.log.key)
+    return (1, r.log.key)
+
+
 # ---------------------------------------------------------------------------- the plan
 
 
@@ -237,6 +244,7 @@ def plan(
 
     # 2. Resolve each work log; what cannot sync is skipped with its reason.
     resolved: list[_Resolved] = []
+    keep_foreign: dict[tuple[int, dt.date], list[Slot]] = defaultdict(list)  # stays in Kimai: lay out around it
     for log in logs:
         r = _resolve(log, snap, users)
         if isinstance(r, str):
@@ -244,12 +252,13 @@ def plan(
             note = f"; its Kimai timesheet {ts.id} is left as it is" if ts is not None else ""
             actions.append(Action("skip", log.uri, log.uuid, getattr(ts, "id", None), reason=r + note,
                                   person=log.person, date=log.date))
+            if ts is not None and ts.end is not None:  # left in place, so its owner's day steps around it
+                keep_foreign[(ts.user, _local_date(ts, users, options.default_zone))].append(Slot(ts.begin, ts.end))
         else:
             resolved.append(r)
 
     # 3. Timesheets no work log claims: delete, or keep with the reason.
     linked_users = {uid for ids in snap.accounts.values() for uid in ids}
-    keep_foreign: dict[tuple[int, dt.date], list[Slot]] = defaultdict(list)
     deletions: list[Action] = []
     for ts in sorted(by_id.values(), key=lambda t: t.id):
         if ts.id in claimed:
@@ -313,6 +322,10 @@ def plan(
         user = users[uid]
         zone_name = getattr(user, "timezone", None) or options.default_zone
         zone = _zone(zone_name, options.default_zone)
+        # The day keeps the order its records already have in Kimai (newcomers after them, by key):
+        # ordered by key alone, two records could have to swap places, which no order of PATCHes
+        # can do without a moment of overlap, and every run would fail the same way.
+        items = sorted(items, key=lambda r: _day_order(r, claim_of.get(r.log.uri), uid, day, users, options))
         slots = lay_out(day, [r.minutes for r in items], zone=zone, start=options.workday_start,
                         busy=keep_foreign.get((uid, day), []))
         for r, slot in zip(items, slots):
