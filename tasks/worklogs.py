@@ -171,7 +171,7 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
         pending_ids = [o for o in outcomes if o.action.write_id]
         if pending_ids:
             record_kimai_ids(sparql, graphs, quote(pending_ids))
-        moves = lanes(result.of("delete", "update"))
+        moves = lanes(result.of("delete", "update"), result.held)
         if moves:  # first, so the creations find their slots free
             done = apply_kimai_moves(applier, quote(moves))
             record_kimai_ids(sparql, graphs, quote(done))

@@ -43,3 +43,72 @@ def test_every_step_is_overlap_free():
         target = (a.desired.begin, a.desired.end)
         assert not any(target[0] < iv[1] and iv[0] < target[1] for tid, iv in now.items() if tid != a.timesheet_id)
         now[a.timesheet_id] = target
+
+
+def replay(moves, held):
+    """Apply the moves to `held` one by one, asserting no step overlaps another record of its user."""
+    now = dict(held)
+    for a in moves:
+        if a.kind == "delete":
+            now.pop(a.timesheet_id, None)
+            continue
+        user, span = a.desired.user, (a.desired.begin, a.desired.end)
+        clash = [tid for tid, (u, b, e) in now.items() if u == user and tid != a.timesheet_id
+                 and span[0] < e and b < span[1]]
+        assert not clash, f"moving {a.timesheet_id} to {span} overlaps {clash}"
+        now[a.timesheet_id] = (user, *span)
+    return now
+
+
+def test_two_records_swapping_places_park_one_aside_first():
+    # Work log 1 moves to the next day's 09:00 while that day's record 2 moves back to 1's place.
+    a = upd(1, (0, 2), (24, 26))
+    b = upd(2, (24, 26), (0, 2))
+    held = {1: (14, h(0), h(2)), 2: (14, h(24), h(26)), 3: (14, h(2), h(3))}  # 3 stays
+    moves = ordered_moves([a, b], held)
+    first, second = moves[0].timesheet_id, 3 - moves[0].timesheet_id
+    assert [m.timesheet_id for m in moves] == [first, second, first] and moves[0].step and not moves[1].step
+    final = replay(moves, held)
+    assert final[1][1:] == (h(24), h(26)) and final[2][1:] == (h(0), h(2)) and final[3][1:] == (h(2), h(3))
+
+
+def test_a_record_that_stays_blocks_a_target_until_parked_around():
+    # Record 9 stays where it is (unchanged); the shifted day must step around it, never through it.
+    moves = [upd(i, (i, i + 1), (i + 1, i + 2)) for i in range(3)]
+    held = {i: (14, h(i), h(i + 1)) for i in range(3)} | {9: (14, h(5), h(6))}
+    replay(ordered_moves(moves, held), held)
+
+
+def test_a_record_moving_to_another_person_shares_a_lane_with_both():
+    move = upd(1, (0, 1), (0, 1), user=15)  # 14's record becomes 15's, same hours
+    other = upd(2, (0, 1), (1, 2), user=15)  # 15's record at that hour makes room
+    later = upd(3, (1, 2), (0, 1))  # and 14's next record moves into the freed hour
+    held = {1: (14, h(0), h(1)), 2: (15, h(0), h(1)), 3: (14, h(1), h(2))}
+    groups = lanes([later, move, other], held)
+    assert len(groups) == 1
+    assert [m.timesheet_id for m in groups[0]] == [2, 1, 3]
+    replay(groups[0], held)
+
+
+def test_parking_steps_are_reported_only_when_they_fail():
+    from kimaisync.apply.timesheets import Applier
+
+    class Kimai:
+        def __init__(self, fail):
+            self.fail, self.patched = fail, []
+
+        def update_timesheet(self, tid, changes, zone):
+            from kimaisync.errors import KimaiValidationError
+            self.patched.append(tid)
+            if self.fail and len(self.patched) == 1:
+                raise KimaiValidationError("You already have an entry for this time.")
+            return type("T", (), {"id": tid})()
+
+    held = {1: (14, h(0), h(2)), 2: (14, h(24), h(26))}
+    for fail, rows in ((False, 2), (True, 3)):
+        kimai = Kimai(fail)
+        with Applier(kimai, concurrency=2) as applier:
+            outcomes = applier.run_lanes([ordered_moves([upd(1, (0, 2), (24, 26)), upd(2, (24, 26), (0, 2))], held)])
+        assert len(kimai.patched) == 3 and kimai.patched[0] == kimai.patched[2] != kimai.patched[1]
+        assert len(outcomes) == rows
+        assert ("moved out of the way" in outcomes[0].message) == fail

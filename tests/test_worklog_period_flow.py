@@ -159,3 +159,44 @@ def test_a_longer_first_log_shifts_the_day_without_kimai_refusing_an_overlap(wor
     mine = sheets(world.kimai, world.lotte_id)
     assert [t.end - t.begin for t in mine] == [dt.timedelta(hours=n) for n in (4, 1, 1, 3)]
     assert all(a.end == b.begin for a, b in zip(mine, mine[1:]))
+
+
+def _set(store, log: str, predicate: str, value: str) -> None:
+    g = TIMESHEET_GRAPH
+    store.client().update(f"DELETE WHERE {{ GRAPH <{g}> {{ <{log}> {predicate} ?o }} }} ;"
+                          f"INSERT DATA {{ GRAPH <{g}> {{ <{log}> {predicate} {value} }} }}")
+
+
+def test_two_work_logs_trading_days_land_in_one_run(world):
+    # Each takes the other's place: no order of two PATCHes avoids an overlap, so one steps aside first.
+    tk = world.tk
+    a = tk.work_log(world.lotte, world.activity, D, "PT2H")
+    b = tk.work_log(world.lotte, world.activity, D + dt.timedelta(days=1), "PT2H")
+    tk.load(world.store.client())
+    run()
+    _set(world.store, a, "cal:dtstart", f'"{D + dt.timedelta(days=1)}"^^xsd:date')
+    _set(world.store, b, "cal:dtstart", f'"{D}"^^xsd:date')
+    summary = run()
+    assert summary["counts"]["failed"] == 0 and summary["counts"]["updated"] == 2, summary["failures"]
+    day_of = {marker_of(t.description): t.begin.date() for t in sheets(world.kimai, world.lotte_id)}
+    assert day_of == {a.rsplit("/", 1)[1]: D + dt.timedelta(days=1), b.rsplit("/", 1)[1]: D}
+    world.kimai.clear_requests()
+    run()
+    assert writes(world.kimai) == []
+
+
+def test_a_work_log_handed_to_someone_in_another_time_zone_lands_at_their_morning(world):
+    # Kimai keeps a record's time zone when its user changes and reads PATCHed times in it.
+    tk = world.tk
+    log = tk.work_log(world.ann, world.activity, D, "PT2H")
+    tk.load(world.store.client())
+    run()
+    _set(world.store, log, "prov:wasAssociatedWith", f"<{world.lotte}>")
+    summary = run()
+    assert summary["counts"]["failed"] == 0, summary["failures"]
+    (moved,) = sheets(world.kimai, world.lotte_id)
+    brussels = moved.begin.astimezone(dt.timezone(dt.timedelta(hours=1)))  # CET on 12 March
+    assert (brussels.hour, brussels.minute, moved.end - moved.begin) == (9, 0, dt.timedelta(hours=2))
+    world.kimai.clear_requests()
+    run()
+    assert writes(world.kimai) == []

@@ -107,6 +107,8 @@ class Applier:
         try:
             ts = self.client.update_timesheet(a.timesheet_id, dict(a.changes), zone=ZoneInfo(a.desired.zone))
         except KimaiNotFoundError:
+            if a.step:  # the planned update that follows books it again
+                return Outcome(a, "skipped", a.timesheet_id, "gone from Kimai")
             out = self._create(a)  # deleted in Kimai since we read it: book it again
             out.message = f"timesheet {a.timesheet_id} vanished from Kimai during the run; created again"
             return out
@@ -154,9 +156,18 @@ class Applier:
         return [results.get(id(a)) or self.run_one(a) for a in actions]
 
     def run_lanes(self, lanes: list[list[Action]]) -> list[Outcome]:
-        """Each lane in its order, one after the other; lanes side by side (still `concurrency` at most)."""
+        """Each lane in its order, one after the other; lanes side by side (still `concurrency` at most).
+
+        An intermediate step (`Action.step`) has an outcome of its own only when it failed."""
         results = list(self._pool.map(lambda lane: [self.run_one(a) for a in lane], lanes))
-        return [o for lane in results for o in lane]
+        out = []
+        for o in (o for lane in results for o in lane):
+            if o.action.step and o.ok:
+                continue
+            if o.action.step:
+                o.message = f"while it was {o.action.step}: {o.message}"
+            out.append(o)
+        return out
 
     @property
     def fatal(self) -> BaseException | None:

@@ -14,6 +14,7 @@ scope is widened, and a guard stops mass deletion.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class Action:
     current: tuple[dt.datetime, dt.datetime] | None = None  # the timesheet's interval in Kimai now (updates)
     write_id: bool = False  # the store must (re)learn timesheet_id for this work log
     clear_dangling: str | None = None  # IRI of a deleted work log whose id triple goes after the delete
+    step: str = ""  # an intermediate move on the way to the planned one (see apply.order): reported only if it fails
 
 
 @dataclass
@@ -77,6 +79,7 @@ class PlanOptions:
 class Plan:
     actions: list[Action]
     guard_tripped: str | None = None
+    held: dict[int, tuple[int, dt.datetime, dt.datetime]] = field(default_factory=dict)  # id -> (user, begin, end)
 
     def of(self, *kinds: str) -> list[Action]:
         return [a for a in self.actions if a.kind in kinds]
@@ -176,6 +179,18 @@ def _description_for(uuid: str, current: str | None) -> str:
     if current and markers.marker_of(current) is None and current.strip():
         return f"{current.rstrip()} {mark}"
     return mark
+
+
+def _record_zone(ts, owner_zone: str, users: dict, default: str) -> str:
+    """The zone Kimai reads a PATCHed wall clock in: the record's own, which the API shows only as the
+    offset of its begin. Normally the owner's; a record moved from another person keeps that one's."""
+    offset = ts.begin.utcoffset()
+    owner = getattr(users.get(ts.user), "timezone", None)
+    others = sorted({u.timezone for u in users.values() if getattr(u, "timezone", None)})
+    for name in (owner_zone, owner, *others, default):
+        if name and offset is not None and ts.begin.astimezone(_zone(name, default)).utcoffset() == offset:
+            return name
+    return owner_zone
 
 
 def _day_order(r: _Resolved, ts, uid: int, day: dt.date, users: dict, options: PlanOptions) -> tuple:
@@ -356,7 +371,10 @@ def plan(
                                       reason="exported in Kimai: cannot change " + ", ".join(sorted(changes)),
                                       **common))
             else:
+                common["desired"] = dataclasses.replace(want, zone=_record_zone(ts, str(zone_name), users,
+                                                                                options.default_zone))
                 actions.append(Action("update", timesheet_id=ts.id, changes=changes, write_id=write_id,
                                       reason="changed: " + ", ".join(sorted(changes)),
                                       current=(ts.begin, ts.end or ts.begin), **common))
-    return Plan(actions, guard)
+    held = {ts.id: (ts.user, ts.begin, ts.end) for ts in by_id.values() if ts.end is not None}
+    return Plan(actions, guard, held)

@@ -1,0 +1,24 @@
+"""Hypothesis settings for the model-based convergence test, picked by HYPOTHESIS_PROFILE.
+
+The default keeps the normal test run under about a minute; `nightly` runs many more and longer
+sequences. They are looked up by the state machine only (not loaded globally), so other
+property tests keep their own settings.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                                      HealthCheck.data_too_large])
+
+settings.register_profile("convergence", max_examples=8, stateful_step_count=22, **_COMMON)
+settings.register_profile("nightly", max_examples=200, stateful_step_count=60, **_COMMON)
+
+
+def convergence_settings() -> settings:
+    """`nightly` when HYPOTHESIS_PROFILE=nightly, else the quick default (also for unknown names)."""
+    name = os.environ.get("HYPOTHESIS_PROFILE", "convergence")
+    return settings.get_profile("nightly" if name == "nightly" else "convergence")
