@@ -19,7 +19,7 @@ def create_app(state: KimaiState) -> FastAPI:
     app = FastAPI(title="Kimai emulator", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.kimai = state
     auth = Authenticator(state)
-    for module in (status, users, catalog, tags, timesheets):
+    for module in (timesheets, status, users, catalog, tags):  # the busiest first: routes match in order
         app.include_router(module.router(state, auth), prefix="/api")
 
     @app.exception_handler(ApiError)

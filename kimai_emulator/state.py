@@ -217,12 +217,14 @@ class TimesheetTable(dict):
     def __init__(self) -> None:
         super().__init__()
         self._by_user: dict[int, dict[int, EmuTimesheet]] = {}
+        self.max_id = 0  # the highest id ever stored: the next id without a scan of every record
 
     def __setitem__(self, key: int, value: EmuTimesheet) -> None:
         if key in self:
             self._by_user.get(dict.__getitem__(self, key).user, {}).pop(key, None)
         super().__setitem__(key, value)
         self._by_user.setdefault(value.user, {})[key] = value
+        self.max_id = max(self.max_id, key)
 
     def __delitem__(self, key: int) -> None:
         self._by_user.get(dict.__getitem__(self, key).user, {}).pop(key, None)
@@ -272,7 +274,9 @@ class KimaiState:
         """Next id of ``table`` (e.g. "timesheets"); like an auto-increment column, ids of
         deleted rows are never handed out again."""
         with self.lock:
-            new_id = max(self._last_ids.get(table, 0), max(getattr(self, table), default=0)) + 1
+            rows = getattr(self, table)
+            top = rows.max_id if isinstance(rows, TimesheetTable) else max(rows, default=0)
+            new_id = max(self._last_ids.get(table, 0), top) + 1
             self._last_ids[table] = new_id
             return new_id
 
