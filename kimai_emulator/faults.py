@@ -51,7 +51,10 @@ class Faults:
     * otherwise one draw ``r`` from the seeded RNG picks: ``r < timeout_rate`` -> timeout,
       next ``error_rate`` -> 500/502/503, next ``lost_response_rate`` -> lost response.
 
-    ``latency`` seconds are added before every matching request. Nothing is committed for 429,
+    ``latency``: a matching request's reply leaves no sooner than ``latency`` seconds after the
+    request arrived; the emulator's own work counts in it, as a real server's does in its response
+    time (so a benchmark's floor, requests x latency / concurrency, holds the server's work, and
+    measures the client's overhead alone). Nothing is committed for 429,
     5xx and timeout faults; a lost response is committed first and only the reply is destroyed.
     """
 
@@ -129,7 +132,7 @@ class FaultInjector:
             await self.app(scope, receive, send)
             return
         if faults.latency:
-            await asyncio.sleep(faults.latency)
+            send = _not_before(send, asyncio.get_running_loop().time() + faults.latency)
         if decision is None:
             await self.app(scope, receive, send)
             return
@@ -144,6 +147,19 @@ class FaultInjector:
             await _stall(receive, send, faults.timeout_delay)
         else:
             await _lose_response(self.app, scope, receive, send)
+
+
+def _not_before(send: Send, deadline: float) -> Send:
+    """`send`, holding the reply back until the loop's clock reaches `deadline`."""
+
+    async def held(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            wait = deadline - asyncio.get_running_loop().time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+        await send(message)
+
+    return held
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any],

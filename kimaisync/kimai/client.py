@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import string
 import threading
 import time
@@ -60,6 +59,7 @@ from kimaisync.kimai.models import (
     TimesheetWrite,
 )
 from kimaisync.kimai.timefmt import format_local, format_query
+from kimaisync.kimai.transport import one_write_transport
 from kimaisync.retry import call_with_retry
 
 log = logging.getLogger("kimaisync.kimai")
@@ -236,10 +236,7 @@ class KimaiClient:
             headers["Authorization"] = f"Bearer {secret}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         if transport is None:
-            # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm
-            # and the peer's delayed ACK stall every request by ~40 ms.
-            transport = httpx.HTTPTransport(limits=limits,
-                                            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+            transport = one_write_transport(limits)  # one write per request, TCP_NODELAY: see .transport
         self._http = httpx.Client(
             base_url=base + "/",
             headers=headers,

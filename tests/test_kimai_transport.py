@@ -1,0 +1,65 @@
+"""The Kimai client's transport sends each request, headers and body, in one write."""
+
+from __future__ import annotations
+
+import httpcore
+import httpx
+
+from kimaisync.kimai.transport import _OneWriteBackend, one_write_transport
+
+REPLY = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"id\": 7}"
+
+
+class FakeStream(httpcore.NetworkStream):
+    """A connection to a server that answers every request with REPLY; it logs each write."""
+
+    def __init__(self, writes: list):
+        self.writes, self.pending = writes, False
+
+    def write(self, buffer, timeout=None):
+        self.writes.append(bytes(buffer))
+        self.pending = True
+
+    def read(self, max_bytes, timeout=None):
+        if not self.pending:
+            raise AssertionError("read before the request was written")
+        self.pending = False
+        return REPLY
+
+    def close(self):
+        pass
+
+    def get_extra_info(self, info):
+        return None
+
+
+class FakeBackend(httpcore.NetworkBackend):
+    def __init__(self):
+        self.writes: list[bytes] = []
+
+    def connect_tcp(self, *args, **kwargs):
+        return FakeStream(self.writes)
+
+
+def client_over(backend) -> httpx.Client:
+    transport = one_write_transport(httpx.Limits(max_connections=1))
+    transport._pool._network_backend = backend
+    return httpx.Client(transport=transport, base_url="http://kimai.test/api/")
+
+
+def test_headers_and_body_leave_in_one_write_per_request():
+    fake = FakeBackend()
+    with client_over(_OneWriteBackend(fake)) as client:
+        for n in range(3):
+            assert client.post("timesheets", json={"n": n}).json() == {"id": 7}
+    assert len(fake.writes) == 3
+    for n, data in enumerate(fake.writes):
+        head, body = data.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"POST /api/timesheets HTTP/1.1") and body == b'{"n":%d}' % n
+
+
+def test_without_it_httpx_writes_twice():  # what the transport is for: keep it honest
+    fake = FakeBackend()
+    with client_over(fake) as client:
+        client.post("timesheets", json={"n": 1})
+    assert len([w for w in fake.writes if w]) == 2  # the headers, then the body
