@@ -63,3 +63,19 @@ def test_without_it_httpx_writes_twice():  # what the transport is for: keep it 
     with client_over(fake) as client:
         client.post("timesheets", json={"n": 1})
     assert len([w for w in fake.writes if w]) == 2  # the headers, then the body
+
+
+def test_the_client_keeps_no_cookies():
+    """Kimai's API authenticates by token: a cookie some proxy sets must not be sent back."""
+    from kimaisync.kimai import KimaiClient
+
+    seen = []
+
+    def kimai(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, json={"version": "2.65.0"}, headers={"set-cookie": "PHPSESSID=abc; Path=/"})
+
+    with KimaiClient("http://kimai.test/api", token="t0ken-for-cookie-test", transport=httpx.MockTransport(kimai)) as c:
+        c.version()
+        c.version()
+    assert seen == [None, None]
