@@ -14,7 +14,7 @@ import dataclasses
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
@@ -209,25 +209,47 @@ _TABLES = ("users", "customers", "projects", "activities", "tags", "timesheets")
 
 
 class TimesheetTable(dict):
-    """Timesheets by id, with an index by user: Kimai's overlap rule looks at one user's records,
-    and scanning every record on every write would make a 10,000-record run quadratic.
-    Records are replaced whole when they change owner (routes store a new object), so keeping
-    the index in ``__setitem__``/``__delitem__`` is enough."""
+    """Timesheets by id, with an index by user and by day: Kimai's overlap rule looks at one user's
+    records around one time, and scanning every record on every write would make a 10,000-record
+    run quadratic. Records are replaced whole when they change (routes store a new object), so
+    keeping the index in ``__setitem__``/``__delitem__`` is enough; the one change made in place,
+    a running record being stopped, is covered by keeping running records out of the day index."""
 
     def __init__(self) -> None:
         super().__init__()
         self._by_user: dict[int, dict[int, EmuTimesheet]] = {}
+        self._by_day: dict[tuple[int, date], dict[int, EmuTimesheet]] = {}
+        self._loose: dict[int, dict[int, EmuTimesheet]] = {}  # per user: running, or longer than a day
         self.max_id = 0  # the highest id ever stored: the next id without a scan of every record
+
+    @staticmethod
+    def _day(value: EmuTimesheet) -> date | None:
+        if value.end is None or value.end - value.begin > timedelta(days=1):
+            return None
+        return value.begin.astimezone(timezone.utc).date()
+
+    def _unindex(self, key: int) -> None:
+        old = dict.__getitem__(self, key)
+        self._by_user.get(old.user, {}).pop(key, None)
+        day = self._day(old)
+        self._loose.get(old.user, {}).pop(key, None)
+        if day is not None:
+            self._by_day.get((old.user, day), {}).pop(key, None)
 
     def __setitem__(self, key: int, value: EmuTimesheet) -> None:
         if key in self:
-            self._by_user.get(dict.__getitem__(self, key).user, {}).pop(key, None)
+            self._unindex(key)
         super().__setitem__(key, value)
         self._by_user.setdefault(value.user, {})[key] = value
+        day = self._day(value)
+        if day is None:
+            self._loose.setdefault(value.user, {})[key] = value
+        else:
+            self._by_day.setdefault((value.user, day), {})[key] = value
         self.max_id = max(self.max_id, key)
 
     def __delitem__(self, key: int) -> None:
-        self._by_user.get(dict.__getitem__(self, key).user, {}).pop(key, None)
+        self._unindex(key)
         super().__delitem__(key)
 
     def pop(self, key, *default):
@@ -240,9 +262,21 @@ class TimesheetTable(dict):
     def clear(self) -> None:
         super().clear()
         self._by_user.clear()
+        self._by_day.clear()
+        self._loose.clear()
 
     def of_user(self, user: int) -> list[EmuTimesheet]:
         return list(self._by_user.get(user, {}).values())
+
+    def of_user_around(self, user: int, begin: datetime, end: datetime) -> list[EmuTimesheet]:
+        """The user's records that may touch [begin, end]: those beginning from the day before
+        `begin` to the day of `end` (UTC), and every running or multi-day one."""
+        first = begin.astimezone(timezone.utc).date() - timedelta(days=1)
+        last = end.astimezone(timezone.utc).date()
+        out = list(self._loose.get(user, {}).values())
+        for n in range((last - first).days + 1):
+            out.extend(self._by_day.get((user, first + timedelta(days=n)), {}).values())
+        return out
 
 
 class KimaiState:

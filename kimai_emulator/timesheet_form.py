@@ -301,7 +301,7 @@ class TimesheetForm:
         own_id = self.record.id if self.record else None
         return any(
             other.end is not None and other.id != own_id and other.begin <= hi and other.end >= lo
-            for other in self.state.timesheets.of_user(draft.user)
+            for other in self.state.timesheets.of_user_around(draft.user, lo, hi)
         )
 
     def _check_running_limit(self, draft: Draft) -> None:

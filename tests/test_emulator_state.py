@@ -143,3 +143,38 @@ def test_query_and_form_parsers_differ_in_strictness():
         parse_form_datetime(lax, "Europe/Brussels")
         with pytest.raises(ValueError):
             parse_query_datetime(lax, "Europe/Brussels")
+
+
+# ------------------------------------------------------------------------------------ overlap index
+
+SPANS = st.tuples(st.integers(0, 5 * 24 * 60), st.one_of(st.none(), st.integers(0, 3 * 24 * 60)),
+                  st.sampled_from(["Europe/Brussels", "America/New_York", "Pacific/Chatham", "UTC"]))
+
+
+@given(records=st.lists(st.tuples(st.integers(1, 2), SPANS), max_size=25),
+       stop=st.lists(st.integers(0, 24), max_size=3), probe=SPANS)
+def test_the_day_index_finds_every_record_a_time_span_touches(records, stop, probe):
+    """Whatever the records (running, stopped in place later, multi-day, any zone), the records the
+    overlap rule looks at include every one that touches the span."""
+    from zoneinfo import ZoneInfo
+
+    from kimai_emulator.state import EmuTimesheet, TimesheetTable
+
+    t0 = datetime(2025, 3, 28, tzinfo=timezone.utc)
+
+    def span(start, length, tz):
+        begin = (t0 + timedelta(minutes=start)).astimezone(ZoneInfo(tz))
+        return begin, None if length is None else begin + timedelta(minutes=length)
+
+    table = TimesheetTable()
+    for i, (user, (start, length, tz)) in enumerate(records, 1):
+        begin, end = span(start, length, tz)
+        table[i] = EmuTimesheet(id=i, user=user, project=1, activity=1, begin=begin, end=end, timezone=tz)
+    for i in stop:  # a running record stopped in place, as Kimai's active-entries limit does
+        if i + 1 in table and table[i + 1].end is None:
+            table[i + 1].end = table[i + 1].begin + timedelta(days=2)
+    begin, end = span(*probe)
+    end = end or begin
+    for user in (1, 2):
+        touching = {t.id for t in table.of_user(user) if t.begin <= end and (t.end is None or t.end >= begin)}
+        assert touching <= {t.id for t in table.of_user_around(user, begin, end)}
