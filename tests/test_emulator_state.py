@@ -4,7 +4,7 @@ import json
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from kimai_emulator.dates import (format_datetime, parse_form_datetime, parse_query_datetime, round_begin,
@@ -147,10 +147,13 @@ def test_query_and_form_parsers_differ_in_strictness():
 
 # ------------------------------------------------------------------------------------ overlap index
 
-SPANS = st.tuples(st.integers(0, 5 * 24 * 60), st.one_of(st.none(), st.integers(0, 3 * 24 * 60)),
+SPANS = st.tuples(st.integers(0, 3 * 24 * 60),
+                  st.one_of(st.none(), st.integers(0, 20 * 60), st.integers(0, 20 * 60), st.integers(0, 3 * 24 * 60)),
                   st.sampled_from(["Europe/Brussels", "America/New_York", "Pacific/Chatham", "UTC"]))
 
 
+@example(records=[(1, (20 * 60, 10 * 60, "UTC"))], stop=[], probe=(25 * 60, 60, "UTC"))  # from the day before
+@example(records=[(2, (60, None, "UTC"))], stop=[0], probe=(40 * 60, 0, "UTC"))  # stopped in place, 2 days
 @given(records=st.lists(st.tuples(st.integers(1, 2), SPANS), max_size=25),
        stop=st.lists(st.integers(0, 24), max_size=3), probe=SPANS)
 def test_the_day_index_finds_every_record_a_time_span_touches(records, stop, probe):
