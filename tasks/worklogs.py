@@ -19,7 +19,7 @@ from prefect.utilities.annotations import quote
 
 from kimaisync import marker as markers
 from kimaisync.apply.order import lanes
-from kimaisync.apply.timesheets import Applier, Outcome
+from kimaisync.apply.timesheets import Applier, Outcome, Started
 from kimaisync.errors import KimaiNotFoundError, KimaiPermissionError
 from kimaisync.kimai import KimaiClient
 from kimaisync.kimai.models import KimaiUser
@@ -126,9 +126,10 @@ def plan_work_logs(sparql: SparqlClient, snap: TimekeeperSnapshot, kimai: KimaiP
 
 
 @task(name="apply-kimai-writes", cache_policy=NO_CACHE)
-def apply_kimai_batch(applier: Applier, actions: list, done_before: int, total: int) -> list[Outcome]:
-    outcomes = applier.run(actions)
-    _logger().info("Kimai writes: %d/%d done", done_before + len(actions), total)
+def apply_kimai_batch(batch: Started, done_before: int, total: int) -> list[Outcome]:
+    """One batch of writes, queued in order with the others (see Applier.start): its outcomes."""
+    outcomes = batch.outcomes()
+    _logger().info("Kimai writes: %d/%d done", done_before + len(outcomes), total)
     return outcomes
 
 
@@ -176,12 +177,11 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
             done = apply_kimai_moves(applier, quote(moves))
             record_kimai_ids(sparql, graphs, quote(done))
             outcomes.extend(done)
-        # Creation batches are handed to the applier's one bounded pool together, and each batch's
-        # ids are recorded as soon as it completes, while the next batches' writes go on.
-        futures = [apply_kimai_batch.submit(applier, quote(chunk), i * batch, len(writes))
-                   for i, chunk in enumerate(chunked(writes, batch))]
-        for future in futures:
-            done = future.result()
+        # Creation batches are queued in the applier's one bounded pool together, in order, so they
+        # complete in order and each batch's ids are recorded while the next batches' writes go on.
+        started = [applier.start(chunk) for chunk in chunked(writes, batch)]
+        for i, pending in enumerate(started):
+            done = apply_kimai_batch(quote(pending), i * batch, len(writes))
             record_kimai_ids(sparql, graphs, quote(done))
             outcomes.extend(done)
     if applier.fatal is not None:

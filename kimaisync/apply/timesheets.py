@@ -151,9 +151,14 @@ class Applier:
     def run(self, actions: list[Action]) -> list[Outcome]:
         """Outcomes in the order of `actions`. After an authentication failure the rest are not tried
         and `fatal` holds the error: the caller records what did complete, then raises it."""
+        return self.start(actions).outcomes()
+
+    def start(self, actions: list[Action]) -> "Started":
+        """Queue the writes of `actions` now and return at once. The pool takes work first come,
+        first served: batches started one after the other complete in that order, so each batch's
+        ids can be recorded while the next batch's writes go on."""
         writes = [a for a in actions if a.kind in ("create", "update", "delete")]
-        results = {id(a): out for a, out in zip(writes, self._pool.map(self.run_one, writes))}
-        return [results.get(id(a)) or self.run_one(a) for a in actions]
+        return Started(self, actions, {id(a): self._pool.submit(self.run_one, a) for a in writes})
 
     def run_lanes(self, lanes: list[list[Action]]) -> list[Outcome]:
         """Each lane in its order, one after the other; lanes side by side (still `concurrency` at most).
@@ -172,3 +177,17 @@ class Applier:
     @property
     def fatal(self) -> BaseException | None:
         return self._fatal
+
+
+@dataclass
+class Started:
+    """A batch whose writes are queued in an Applier's pool."""
+
+    applier: Applier
+    actions: list[Action]
+    futures: dict
+
+    def outcomes(self) -> list[Outcome]:
+        """Wait for the batch; outcomes in the order of its actions."""
+        return [self.futures[id(a)].result() if id(a) in self.futures else self.applier.run_one(a)
+                for a in self.actions]
