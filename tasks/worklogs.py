@@ -167,7 +167,7 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
                 for a in result.actions]
     writes = result.of("create")
     others = [a for a in result.actions if a.kind not in ("create", "update", "delete")]
-    with Applier(kimai, concurrency=concurrency) as applier:
+    with Applier(kimai, concurrency=concurrency, attempts=kimai.retries + 1) as applier:
         outcomes = [applier.run_one(a) for a in others]
         pending_ids = [o for o in outcomes if o.action.write_id]
         if pending_ids:

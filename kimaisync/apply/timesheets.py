@@ -99,6 +99,8 @@ class Applier:
                 if not is_retryable(exc) or attempt >= self.attempts:
                     raise
                 self.sleep(retry_delay(exc, attempt))
+                if hasattr(self.client, "count_retry"):
+                    self.client.count_retry()
                 found = self._find_by_marker(a)  # did the failed POST commit?
                 if found is not None:
                     return Outcome(a, "created", found.id, "reply was lost; found by its marker, not created twice")

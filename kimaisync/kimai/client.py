@@ -279,6 +279,7 @@ class KimaiClient:
         opts = dict(
             api_user=settings.kimai_api_user,
             timeout=settings.kimai_timeout,
+            retries=settings.kimai_retries,
             max_connections=max(4, 2 * settings.kimai_concurrency),
         )
         opts.update(kw)
@@ -412,9 +413,13 @@ class KimaiClient:
         return ("check API_TOKEN (a token from the Kimai profile, 'API tokens'), that the token is not "
                 "expired and that the user is enabled")
 
-    def _on_retry(self, exc: BaseException, attempt: int, delay: float) -> None:
+    def count_retry(self) -> None:
+        """A caller retrying a request itself (a create, after looking for its record) counts it here."""
         with self._lock:
             self.retries_made += 1
+
+    def _on_retry(self, exc: BaseException, attempt: int, delay: float) -> None:
+        self.count_retry()
         log.info("attempt %d of %d failed: %s; retrying in %.1f s", attempt, self.retries + 1, exc, delay)
 
     def _call(self, method: str, path: str, *, retry: bool = True, **kw) -> httpx.Response:
