@@ -7,6 +7,8 @@ one line per problem that names the variable, says what was wrong and gives an e
 
 from __future__ import annotations
 
+import os
+import re
 import warnings
 from functools import lru_cache
 from typing import Literal
@@ -189,13 +191,22 @@ class Settings(BaseSettings):
                 + graphs + f"; timezone {self.timezone}")
 
 
-def _problem_lines(err: ValidationError) -> list[str]:
+_USERINFO_PASSWORD = re.compile(r"(//[^/@\s:]*):[^/@\s]*@")
+
+
+def _shown(value, secret: str | None) -> str:
+    """A rejected value as an error may quote it: without a password in a URL, without the token."""
+    text = _USERINFO_PASSWORD.sub(r"\1:***@", repr(value))
+    return text.replace(secret, "***") if secret else text
+
+
+def _problem_lines(err: ValidationError, secret: str | None = None) -> list[str]:
     lines = []
     for e in err.errors():
         var = str(e["loc"][0]).upper() if e["loc"] else "?"
         what = "is required but not set" if e["type"] == "missing" else e["msg"]
         if e["type"] != "missing" and "input" in e and var != "API_TOKEN":
-            what = f"{what} (got {e['input']!r})"
+            what = f"{what} (got {_shown(e['input'], secret)})"
         example = EXAMPLES.get(var)
         lines.append(f"{var}: {what}" + (f"; example: {example}" if example else ""))
     return lines
@@ -206,7 +217,8 @@ def load_settings(**overrides) -> Settings:
     try:
         s = Settings(**overrides)
     except ValidationError as err:
-        raise ConfigurationError(_problem_lines(err)) from None
+        secret = overrides.get("api_token") or os.environ.get("API_TOKEN")
+        raise ConfigurationError(_problem_lines(err, str(secret) if secret else None)) from None
     for w in s.warnings():
         warnings.warn(w, stacklevel=2)
     return s
