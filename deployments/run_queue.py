@@ -3,10 +3,12 @@
 Prefect's runner and workers poll every 10 s and start a process per run: too slow for a
 work-log edit to reach Kimai in well under a second. So for each accepted request:
 
+- an executor thread here runs the flow straight away;
 - a placeholder flow run of the route's deployment is recorded, scheduled a little in the
-  future; the HTTP answer waits for it, so a 2xx means the work is in Prefect's database;
-- meanwhile an executor thread here runs the flow straight away (it does not wait for the
-  record, which takes seconds on a busy SQLite server);
+  future; the HTTP answer waits for it, so a 2xx means the work is in Prefect's database.
+  A delta's run is given up to FIRST seconds: when it has completed by then, its own flow run
+  is the record and no placeholder is made (recording one alongside doubled the run's time:
+  both write to Prefect's database at once);
 - when the flow completes, the placeholder is deleted: the executed run is the record. If the
   flow fails, or this process dies first, the placeholder stays and `serve` (or a worker) runs
   it when it comes due, so nothing accepted is lost.
@@ -30,6 +32,7 @@ from uuid import UUID
 log = logging.getLogger("kimaisync.receiver")
 
 GRACE = dt.timedelta(seconds=60)  # how long a placeholder waits for us before serve/workers may take it
+FIRST = {"delta": 2.0}  # seconds a run of these may take before its placeholder is recorded (see submit)
 
 
 @dataclass
@@ -39,6 +42,8 @@ class Job:
     keys: frozenset[str] = frozenset()
     placeholder: Any = None  # the recorded flow run, once recorded
     recorded: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)  # executed here, with `outcome`
+    outcome: str = ""
 
 
 class RunQueue:
@@ -84,7 +89,15 @@ class RunQueue:
         if keys:
             parameters = {**parameters, "work_logs": sorted(new_keys)}
         job = Job(name, parameters, frozenset(new_keys))
-        self._queue.put(job)  # execution starts now; the record is made meanwhile
+        self._queue.put(job)  # execution starts now
+        # A delta's run usually completes in well under a second, and then that executed flow run
+        # is the record: no placeholder is needed. Recording one meanwhile would only slow the run
+        # down (both write to Prefect's database at once). A run still going after FIRST seconds,
+        # or one that failed, gets its placeholder before the answer, as every other run does.
+        first = FIRST.get(name, 0.0)
+        if first and job.finished.wait(first) and job.outcome == "COMPLETED":
+            job.recorded.set()
+            return True
         try:
             job.placeholder = self._record(name, parameters)
         finally:
@@ -138,6 +151,8 @@ class RunQueue:
                 log.error("run %s failed: %s", job.name, exc)
                 outcome = "CRASHED"
             self.executed.append((job.name, job.parameters, outcome))
+            job.outcome = outcome
+            job.finished.set()
             if outcome == "CRASHED":
                 self._cleanup.put((job, outcome))
 
