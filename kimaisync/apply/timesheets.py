@@ -2,8 +2,9 @@
 
 Transient failures are retried with backoff (429 after its Retry-After), as decided in
 kimaisync.errors (the client retries idempotent requests; creates are retried here). A create is never simply repeated: after a failure that may have committed
-(a lost reply), the timesheet is looked up by its marker first and adopted when found, so one
-work log never gets two timesheets. Validation errors are not retried and keep Kimai's
+(a lost or unreadable reply, a 5xx), the timesheet is looked up by its marker first and adopted
+when found, so one work log never gets two timesheets; the same look comes before giving up, so
+a record that did land is never reported failed. Validation errors are not retried and keep Kimai's
 message; exported or locked records are reported as blocked. One failing record never stops
 the others; only an authentication failure stops the batch, since every other write would
 fail the same way.
@@ -25,6 +26,9 @@ from kimaisync.errors import (
     KimaiLockedError,
     KimaiNotFoundError,
     KimaiPermissionError,
+    KimaiProtocolError,
+    KimaiServerError,
+    KimaiTransportError,
     KimaiValidationError,
     is_retryable,
     retry_delay,
@@ -45,6 +49,12 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.status not in ("failed",)
+
+
+def _may_have_committed(exc: KimaiError) -> bool:
+    """A failed POST that Kimai may have carried out: no reply or a 5xx (a proxy times out while
+    Kimai goes on), or a 2xx whose body we could not read. A 429 is refused before any work."""
+    return isinstance(exc, (KimaiServerError, KimaiTransportError, KimaiProtocolError))
 
 
 def _write(a: Action) -> TimesheetWrite:
@@ -89,21 +99,36 @@ class Applier:
         return mine[0] if mine else None
 
     def _create(self, a: Action) -> Outcome:
-        attempt = 0
+        attempt, uncertain = 0, False
         while True:
             attempt += 1
             try:
                 ts = self.client.create_timesheet(_write(a))
                 return Outcome(a, "created", ts.id, a.reason if a.reason != "new" else "")
             except KimaiError as exc:
-                if not is_retryable(exc) or attempt >= self.attempts:
+                again = is_retryable(exc) and attempt < self.attempts
+                if again:
+                    self.sleep(retry_delay(exc, attempt))
+                # Did this POST commit after all? Asked before giving up too: a reply lost on the
+                # last attempt, or a 2xx we could not read, leaves the record in Kimai. Once an
+                # attempt was uncertain, every later failure asks again: a POST may land after the
+                # search (a slow Kimai), and a refusal may be the overlap rule meeting that record.
+                uncertain = uncertain or _may_have_committed(exc)
+                if uncertain:
+                    found = self._find_by_marker(a) if again else self._last_look(a, exc)
+                    if found is not None:
+                        return Outcome(a, "created", found.id, "reply was lost; found by its marker, not created twice")
+                if not again:
                     raise
-                self.sleep(retry_delay(exc, attempt))
                 if hasattr(self.client, "count_retry"):
                     self.client.count_retry()
-                found = self._find_by_marker(a)  # did the failed POST commit?
-                if found is not None:
-                    return Outcome(a, "created", found.id, "reply was lost; found by its marker, not created twice")
+
+    def _last_look(self, a: Action, exc: KimaiError):
+        """The marker search before giving up; if it fails too, the create's own error is the news."""
+        try:
+            return self._find_by_marker(a)
+        except KimaiError:
+            raise exc from None
 
     def _update(self, a: Action) -> Outcome:
         try:
