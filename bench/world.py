@@ -63,6 +63,7 @@ class Seeded:
     work_logs: list[str]  # IRIs
     uuids: dict[str, str]  # IRI -> mu:uuid
     expected: dict[str, tuple[int, int, int, int]]  # uuid -> (Kimai user, project, activity, minutes)
+    days: dict[str, dt.date]  # uuid -> the work log's date
 
 
 def seed_timekeeper(sparql, work_logs: int, people: int) -> Seeded:
@@ -77,17 +78,19 @@ def seed_timekeeper(sparql, work_logs: int, people: int) -> Seeded:
         tasks += [(tk.activity((p - 1) * PER_PROJECT + a + 1, proj, f"Activity {a}"), p, (p - 1) * PER_PROJECT + a + 1)
                   for a in range(PER_PROJECT)]
     persons = [tk.person(f"Person {i}", 100 + i) for i in range(people)]
-    iris, uuids, expected = [], {}, {}
+    iris, uuids, expected, days = [], {}, {}, {}
     for i in range(work_logs):
         task, project, activity = tasks[i % len(tasks)]
         duration = DURATIONS[i % len(DURATIONS)]
-        iri = tk.work_log(persons[i % people], task, START + dt.timedelta(days=(i // people) % DAYS), duration)
+        day = START + dt.timedelta(days=(i // people) % DAYS)
+        iri = tk.work_log(persons[i % people], task, day, duration)
         uuid = iri.rsplit("/", 1)[1]
         iris.append(iri)
         uuids[iri] = uuid
         expected[uuid] = (100 + i % people, project, activity, parse_minutes(duration))
+        days[uuid] = day
     tk.load(sparql)
-    return Seeded(iris, uuids, expected)
+    return Seeded(iris, uuids, expected, days)
 
 
 def use(kimai_url: str, oxigraph, concurrency: int, **extra: str) -> None:
