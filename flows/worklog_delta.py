@@ -85,17 +85,19 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
     """Sync these work logs (IRIs) and the days they touch; IRIs that are no work log are ignored.
 
     Async only so that it ends at once: a sync flow waits ~1 s for its heartbeat thread on exit,
-    which the next delta would wait behind. The tasks inside are plain blocking calls."""
+    which the next delta would wait behind. Its steps run as plain calls in the flow's own run,
+    not as task runs: a delta is one small batch, a task run's start-up cost more than its work
+    (and held up the Kimai write), and a failed delta run is retried as a whole (run_queue)."""
     settings = load_settings()
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
     with KimaiClient.from_settings(settings) as kimai:
-        snap, kimai_side, scope = read_affected(sparql, kimai, settings, quote(sorted(set(work_logs))))
+        snap, kimai_side, scope = read_affected.fn(sparql, kimai, settings, sorted(set(work_logs)))
         options = plan_options(settings, period=None, force=False)
         options.days = scope
-        result = plan_work_logs(sparql, quote(snap), quote(kimai_side), options)
+        result = plan_work_logs.fn(sparql, snap, kimai_side, options)
         outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
-                                  dry_run=dry_run)
+                                  dry_run=dry_run, plain=True)
         report = work_log_report(f"Changed work logs ({len(set(work_logs))})", outcomes, result, dry_run=dry_run,
                                  names=snap.person_names, warnings=kimai_side.warnings)
         report.stats.update(kimai_requests=kimai.requests_made, sparql_round_trips=sparql.round_trips)

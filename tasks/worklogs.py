@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.utilities.annotations import quote
+from prefect.utilities.annotations import BaseAnnotation, quote
 
 from kimaisync import marker as markers
 from kimaisync.apply.order import lanes
@@ -154,13 +154,26 @@ def record_kimai_ids(sparql: SparqlClient, graphs: Graphs, outcomes: list[Outcom
     return n + len(cleared)
 
 
+def _plainly(task):
+    """A task's function, called in the flow's own run (no task run of its own), arguments unquoted."""
+    def call(*args, **kw):
+        unwrap = lambda v: v.unwrap() if isinstance(v, BaseAnnotation) else v  # noqa: E731
+        return task.fn(*map(unwrap, args), **{k: unwrap(v) for k, v in kw.items()})
+    return call
+
+
 def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graphs: Graphs, *,
-                   concurrency: int, dry_run: bool = False, batch: int = APPLY_BATCH) -> list[Outcome]:
+                   concurrency: int, dry_run: bool = False, batch: int = APPLY_BATCH,
+                   plain: bool = False) -> list[Outcome]:
     """Apply a plan inside a flow: Kimai writes in batches, each batch's ids recorded right after.
 
     Actions that need no Kimai write but a store write (adopted timesheets) go with the first
     batch. After an authentication failure the completed writes are recorded, then it is raised.
+    `plain`: run the steps in the flow's own run, without task runs (a delta's few records: each
+    task run would cost more than the work, and a failed delta run is retried as a whole).
     """
+    steps = (record_kimai_ids, apply_kimai_moves, apply_kimai_batch)  # looked up now: tests may swap them
+    record, apply_moves, apply_batch = map(_plainly, steps) if plain else steps
     if dry_run:
         return [Outcome(a, "skipped" if a.kind != "unchanged" else "unchanged", a.timesheet_id,
                         f"dry run: would {a.kind}" + (f" ({a.reason})" if a.reason else ""))
@@ -171,19 +184,20 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
         outcomes = [applier.run_one(a) for a in others]
         pending_ids = [o for o in outcomes if o.action.write_id]
         if pending_ids:
-            record_kimai_ids(sparql, graphs, quote(pending_ids))
+            record(sparql, graphs, quote(pending_ids))
         moves = lanes(result.of("delete", "update"), result.held)
         if moves:  # first, so the creations find their slots free
-            done = apply_kimai_moves(applier, quote(moves))
-            record_kimai_ids(sparql, graphs, quote(done))
+            done = apply_moves(applier, quote(moves))
+            record(sparql, graphs, quote(done))
             outcomes.extend(done)
         # Creation batches are queued in the applier's one bounded pool together, in order, so they
         # complete in order and each batch's ids are recorded while the next batches' writes go on.
         started = [applier.start(chunk) for chunk in chunked(writes, batch)]
         for i, pending in enumerate(started):
-            done = apply_kimai_batch(quote(pending), i * batch, len(writes))
-            record_kimai_ids(sparql, graphs, quote(done))
+            done = apply_batch(quote(pending), i * batch, len(writes))
+            record(sparql, graphs, quote(done))
             outcomes.extend(done)
     if applier.fatal is not None:
         raise applier.fatal
     return outcomes
+

@@ -86,6 +86,10 @@ class _Plain:
     def __call__(self, *args, **kw):
         return self.task.fn(*map(_unwrap, args), **{k: _unwrap(v) for k, v in kw.items()})
 
+    @property
+    def fn(self):
+        return self.task.fn
+
     def submit(self, *args, **kw):
         future: Future = Future()
         try:
