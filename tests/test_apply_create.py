@@ -9,6 +9,7 @@ import pytest
 
 from kimaisync.apply.timesheets import Applier
 from kimaisync.errors import (
+    KimaiAuthError,
     KimaiProtocolError,
     KimaiRateLimitedError,
     KimaiServerError,
@@ -127,3 +128,16 @@ def test_a_plain_refusal_is_not_searched_for(exc):
     kimai = Kimai((exc, False))
     out = run(kimai)
     assert out.status == "failed" and kimai.searches == 0 and kimai.posts == 1
+
+
+def test_a_failing_last_look_reports_the_create_error_unless_the_credentials_broke():
+    for search_error, fatal in ((KimaiServerError("503", status=503), False), (KimaiAuthError("401"), True)):
+        kimai = Kimai((lost(), False))
+
+        def timesheets(begin, end, term=None, error=search_error):
+            raise error
+        kimai.timesheets = timesheets
+        with Applier(kimai, concurrency=1, attempts=1, sleep=lambda s: None) as applier:
+            out = applier.run_one(create())
+        assert out.status == "failed" and ("401" if fatal else "RemoteProtocolError") in out.message
+        assert (applier.fatal is not None) == fatal

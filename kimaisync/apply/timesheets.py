@@ -124,9 +124,12 @@ class Applier:
                     self.client.count_retry()
 
     def _last_look(self, a: Action, exc: KimaiError):
-        """The marker search before giving up; if it fails too, the create's own error is the news."""
+        """The marker search before giving up; if it fails too, the create's own error is the news
+        (unless the credentials stopped working: that stops the run)."""
         try:
             return self._find_by_marker(a)
+        except KimaiAuthError:
+            raise
         except KimaiError:
             raise exc from None
 
