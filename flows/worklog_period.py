@@ -62,7 +62,8 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
                             sparql_round_trips=sparql.round_trips)
     hours = reconciliation(snap, after, kimai_side.users, period=(start, end), default_zone=settings.timezone)
     publish_report(report, key="work-log-sync")
-    publish_table(hours.to_dict("records"), key="work-log-hours",
+    differences_first = hours.sort_values("status", key=lambda c: c == "ok", kind="stable")
+    publish_table(differences_first.to_dict("records"), key="work-log-hours",
                   description="Hours per person and day: Timekeeper vs Kimai after the run")
     if report_csv:
         hours.to_csv(report_csv, index=False)

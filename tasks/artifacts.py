@@ -23,11 +23,26 @@ def in_run() -> bool:
     return FlowRunContext.get() is not None or TaskRunContext.get() is not None
 
 
-def publish_table(rows: list[dict[str, Any]], *, key: str, description: str | None = None) -> bool:
-    """A table artifact under `key`; False (and nothing done) outside a run."""
+TABLE_LIMIT = 2000  # rows in one table artifact: Prefect drops an event over ~1.5 MB, and nobody reads more
+
+
+def capped(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """The first `limit` rows, and a last one saying how many more there were."""
+    if len(rows) <= limit:
+        return rows
+    more = len(rows) - limit
+    return rows[:limit] + [{k: (f"... {more} more rows not shown" if i == 0 else "") for i, k in enumerate(rows[0])}]
+
+
+def publish_table(rows: list[dict[str, Any]], *, key: str, description: str | None = None,
+                  limit: int = TABLE_LIMIT) -> bool:
+    """A table artifact under `key`, its first `limit` rows (a last row says how many more there
+    were); False (and nothing done) outside a run."""
     if not in_run():
         return False
     from prefect.artifacts import create_table_artifact
+
+    rows = capped(rows, limit)
 
     # _sync: inside an async flow (the delta flow) these would return a coroutine nobody awaits.
     create_table_artifact(table=rows, key=artifact_key(key), description=description, _sync=True)

@@ -222,6 +222,13 @@ def test_report_publishing_is_a_no_op_outside_a_run():
     assert "customer: 1 created, 1 unchanged." in report.markdown()
 
 
+def test_a_long_table_artifact_is_capped_and_says_how_many_rows_it_left_out():
+    from tasks.artifacts import capped
+
+    rows = [{"person": f"P{i}", "status": "ok"} for i in range(5)]
+    assert capped(rows, 5) == rows
+    assert capped(rows, 3) == rows[:3] + [{"person": "... 2 more rows not shown", "status": ""}]
+
 
 @pytest.mark.prefect
 def test_flow_end_to_end_with_emulator_rerun_and_dry_run(sync_env, kimai_state, store, prefect_server):
