@@ -29,6 +29,13 @@ After that one faulty run (no clean follow-up run), it counts from Kimai's state
 
 The bar: all zero but retries, faults, requests and time. Exit status 1 when a seed misses it.
 
+`--edits SHARE` (default 0: the campaign above) makes the faulty run update, move and delete
+instead of create: a clean run first syncs every work log, then SHARE of them get another
+duration (so they and the later ones of their person's day move), SHARE / 2 move a day or two,
+and SHARE / 2 are deleted the way mu-cl-resources deletes (their dct:identifier stays behind);
+only the run after that is faulty and measured. Then `wrong` also counts deleted work logs still holding a dct:identifier, and a
+deleted work log's timesheet left in Kimai is a stray.
+
 Settings are the product's, through its environment variables: KIMAI_TIMEOUT=`--timeout` (0.5 s,
 so a timeout costs half a second, not thirty), KIMAI_CONCURRENCY=`--concurrency`, KIMAI_RETRIES
 as configured (default 7). One thing is not the product's: the retry waits run on a shorter clock
@@ -40,12 +47,15 @@ The emulator adds no latency unless `--latency` says so.
 
     .venv/bin/python bench/fault_campaign.py --seeds 20 --work-logs 10000
     .venv/bin/python bench/fault_campaign.py --seeds 3 --work-logs 1000     # a quick try
+    .venv/bin/python bench/fault_campaign.py --seeds 20 --work-logs 2000 --edits 0.1
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
+import random
 import sys
 import time
 from collections import Counter, defaultdict
@@ -96,8 +106,8 @@ def overlapping(sheets) -> int:
     return n
 
 
-def check(state, sparql, seeded: world.Seeded) -> Found:
-    """Duplicates, missing and wrong, from Kimai's state and the store."""
+def check(state, sparql, seeded: world.Seeded, deleted: list[str] = ()) -> Found:
+    """Duplicates, missing and wrong, from Kimai's state and the store (`deleted`: work logs deleted before the run)."""
     from kimaisync.marker import marker_of
 
     with state.lock:
@@ -128,10 +138,51 @@ def check(state, sparql, seeded: world.Seeded) -> Found:
         found.wrong += bool(problems)
     overlaps = overlapping(sheets)
     strays = sum(len(v) for k, v in by_marker.items() if k not in seeded.days)
-    found.why.update({"overlap": overlaps, "stray": strays})
-    found.wrong += overlaps + strays
+    dangling = sum(1 for iri in deleted if ids.get(iri))
+    found.why.update({"overlap": overlaps, "stray": strays, "dangling id": dangling})
+    found.wrong += overlaps + strays + dangling
     found.why = +found.why  # without the zero counts
     return found
+
+
+def edit_store(sparql, seeded: world.Seeded, share: float, rng: random.Random) -> list[str]:
+    """Give `share` of the work logs another duration, move `share` / 2 to another day (a day or
+    two earlier or later) and delete `share` / 2 (their id stays behind, as mu-cl-resources leaves
+    it); `seeded` follows. Returns the deleted IRIs."""
+    from kimaisync.durations import parse_minutes
+    from kimaisync.sparql.client import chunked
+
+    n = int(len(seeded.work_logs) * share)
+    picked = rng.sample(seeded.work_logs, 2 * n)
+    changed, moved, deleted = picked[:n], picked[n:n + n // 2], picked[n + n // 2:]
+    new: dict[str, str] = {}  # IRI -> the triple that replaces its old value
+    for iri in changed:
+        uuid = seeded.uuids[iri]
+        user, project, activity, minutes = seeded.expected[uuid]
+        duration = rng.choice([d for d in world.DURATIONS if parse_minutes(d) != minutes])
+        seeded.expected[uuid] = (user, project, activity, parse_minutes(duration))
+        new[iri] = f'<{iri}> cal:duration "{duration}" .'
+    for iri in moved:
+        uuid = seeded.uuids[iri]
+        day = seeded.days[uuid] + dt.timedelta(days=rng.choice([-2, -1, 1, 2]))
+        seeded.days[uuid] = min(max(day, world.START), world.END)
+        new[iri] = f'<{iri}> cal:dtstart "{seeded.days[uuid]}"^^xsd:date .'
+    for part, predicate in ((changed, "cal:duration"), (moved, "cal:dtstart")):
+        for chunk in chunked(part, 500):
+            values = " ".join(f"<{iri}>" for iri in chunk)
+            sparql.update(f"DELETE {{ GRAPH ?g {{ ?log {predicate} ?v }} }} WHERE {{ VALUES ?log {{ {values} }} "
+                          f"GRAPH ?g {{ ?log {predicate} ?v }} }} ; INSERT DATA {{ GRAPH <{world.TIMEKEEPER_GRAPH}> "
+                          f"{{ {' '.join(new[iri] for iri in chunk)} }} }}")
+    for chunk in chunked(deleted, 500):
+        values = " ".join(f"<{iri}>" for iri in chunk)
+        sparql.update(f"DELETE {{ GRAPH ?g {{ ?log ?p ?o }} }} WHERE {{ VALUES ?log {{ {values} }} "
+                      f"GRAPH ?g {{ ?log ?p ?o }} FILTER (?p != dct:identifier) }}")
+    gone = set(deleted)
+    seeded.work_logs[:] = [iri for iri in seeded.work_logs if iri not in gone]
+    for iri in deleted:
+        uuid = seeded.uuids.pop(iri)
+        del seeded.expected[uuid], seeded.days[uuid]
+    return deleted
 
 
 def shorter_backoff(first_wait: float) -> None:
@@ -157,6 +208,8 @@ def main() -> int:
     ap.add_argument("--lost-rate", type=float, default=0.03)
     ap.add_argument("--burst-every", type=int, default=400, help="a burst of 429s every this many requests")
     ap.add_argument("--burst-length", type=int, default=3)
+    ap.add_argument("--edits", type=float, default=0.0, metavar="SHARE",
+                    help="sync cleanly first, then change SHARE of the work logs, move SHARE/2, delete SHARE/2 (see above)")
     args = ap.parse_args()
 
     os.environ.update(PREFECT_LOGGING_LEVEL="WARNING", PREFECT_SERVER_ANALYTICS_ENABLED="false")  # before Prefect
@@ -177,19 +230,28 @@ def main() -> int:
           f"responses, {args.burst_length} x 429 every {args.burst_every} requests", flush=True)
     print(f"{'seed':>5} {'dupl':>5} {'miss':>5} {'wrong':>5} {'failed':>6} {'retries':>7} {'faults':>6} "
           f"{'requests':>8} {'time':>7}", flush=True)
-    totals, kinds, times, bad = Counter(), Counter(), [], 0
+    totals, kinds, outcomes, times, bad = Counter(), Counter(), Counter(), [], 0
     with OxigraphServer() as ox, prefect_test_harness(server_startup_timeout=90):
         sparql = SparqlClient(ox.query_url, ox.update_url)
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             sparql.update("DROP SILENT ALL")
             seeded = world.seed_timekeeper(sparql, args.work_logs, args.people)
             state = KimaiState.seed_from_dict(world.kimai_seed(args.people))
-            state.faults = Faults(seed=seed, latency=args.latency, error_rate=args.error_rate,
-                                  timeout_rate=args.timeout_rate, timeout_delay=2 * args.timeout,
-                                  lost_response_rate=args.lost_rate, rate_limit_every=args.burst_every,
-                                  rate_limit_burst=args.burst_length, retry_after=0)
+            campaign = Faults(seed=seed, latency=args.latency, error_rate=args.error_rate,
+                              timeout_rate=args.timeout_rate, timeout_delay=2 * args.timeout,
+                              lost_response_rate=args.lost_rate, rate_limit_every=args.burst_every,
+                              rate_limit_burst=args.burst_length, retry_after=0)
+            deleted = []
             with EmulatorServer(state) as emu:
                 world.use(emu.url, ox, args.concurrency, KIMAI_TIMEOUT=str(args.timeout))
+                if args.edits:
+                    first = sync_work_log_period(start=world.START, end=world.END)
+                    assert first["counts"]["created"] == args.work_logs, first["counts"]
+                    deleted = edit_store(sparql, seeded, args.edits, random.Random(seed))
+                    with state.lock:
+                        state.requests.clear()
+                        state.fault_log.clear()
+                state.faults = campaign
                 t0 = time.perf_counter()
                 try:
                     summary = sync_work_log_period(start=world.START, end=world.END)
@@ -198,7 +260,7 @@ def main() -> int:
                     summary, error = {"counts": {"failed": -1}, "stats": {}, "failures": []}, exc
                 took = time.perf_counter() - t0
                 state.faults = Faults()
-                found = check(state, sparql, seeded)
+                found = check(state, sparql, seeded, deleted)
             found.failed = summary["counts"].get("failed", 0)
             with state.lock:
                 faults = Counter(r.fault for r in state.requests if r.fault)
@@ -208,6 +270,7 @@ def main() -> int:
             times.append(took)
             kinds.update(faults)
             totals.update({k: max(getattr(found, k), 0) for k in BAR})
+            outcomes.update({k: n for k, n in summary["counts"].items() if k != "failed" and n > 0})
             totals.update(retries=max(retries, 0), faults=sum(faults.values()), requests=requests)
             note = ""
             if not found.clean:
@@ -220,7 +283,8 @@ def main() -> int:
     print(f"{args.seeds - bad} of {args.seeds} seeds clean; in all: duplicates {totals['duplicates']}, missing "
           f"{totals['missing']}, wrong {totals['wrong']}, failed {totals['failed']}; retries {totals['retries']}, "
           f"faults {totals['faults']} ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}) in "
-          f"{totals['requests']} requests; run time mean {sum(times) / len(times):.1f} s, max {max(times):.1f} s, "
+          f"{totals['requests']} requests; outcomes {', '.join(f'{n} {k}' for k, n in sorted(outcomes.items()))}; "
+          f"run time mean {sum(times) / len(times):.1f} s, max {max(times):.1f} s, "
           f"total {sum(times) / 60:.1f} min", flush=True)
     return 1 if bad else 0
 
