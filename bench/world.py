@@ -1,8 +1,9 @@
 """What the benchmarks share: a seeded Kimai, N work logs in Oxigraph, the settings that join them.
 
 The data is the same everywhere: `people` people with a Kimai account each, 10 projects of 4
-activities, work logs spread over 61 days from 2025-03-01 in five durations (PT45M to PT4H15M),
-so a person's day holds a few of them and the layout matters.
+activities, work logs spread over 61 days from 2025-03-01 in five durations (PT45M to PT4H15M)
+that each person's days mix, so a day holds a few of them, the layout matters, and no day
+holds more than 24 hours (100,000 work logs of 200 people make about 8 a day, some 20 hours).
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ def seed_timekeeper(sparql, work_logs: int, people: int) -> Seeded:
     iris, uuids, expected, days = [], {}, {}, {}
     for i in range(work_logs):
         task, project, activity = tasks[i % len(tasks)]
-        duration = DURATIONS[i % len(DURATIONS)]
+        duration = DURATIONS[(i + i // people) % len(DURATIONS)]  # each person's days mix them (under 24 h)
         day = START + dt.timedelta(days=(i // people) % DAYS)
         iri = tk.work_log(persons[i % people], task, day, duration)
         uuid = iri.rsplit("/", 1)[1]
