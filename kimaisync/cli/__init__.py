@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from kimaisync.cli import check, demo, from_kimai, lock, serve, to_kimai
@@ -56,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Without PREFECT_API_URL, Prefect starts a temporary server and gives it 20 s; a busy small
+    # machine needs longer (the demo failed so under load). A value the user set is kept.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
     _log_to_stderr(logging.DEBUG if args.verbose else logging.WARNING)
     try:
         return int(args.run(args) or 0)
