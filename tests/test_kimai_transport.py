@@ -79,3 +79,17 @@ def test_the_client_keeps_no_cookies():
         c.version()
         c.version()
     assert seen == [None, None]
+
+
+def test_clients_share_one_tls_context():
+    """Loading the CA bundle costs tens of ms of CPU: once per process, not once per client (per run)."""
+    from kimaisync.kimai import KimaiClient
+    from kimaisync.kimai.transport import shared_tls_context
+
+    a, b = (KimaiClient("https://kimai.example.org/api", "token-0123456789") for _ in range(2))
+    try:
+        contexts = {id(c._http._transport._pool._ssl_context) for c in (a, b)}
+        assert contexts == {id(shared_tls_context())}
+    finally:
+        a.close()
+        b.close()

@@ -11,6 +11,8 @@ request on each side, which is what bounds a 10,000-record push on a small machi
 from __future__ import annotations
 
 import socket
+import ssl
+import threading
 import typing
 
 import httpcore
@@ -62,9 +64,27 @@ class _OneWriteBackend(httpcore.NetworkBackend):
         self._backend.sleep(seconds)
 
 
+_tls_lock = threading.Lock()
+_tls: ssl.SSLContext | None = None
+
+
+def shared_tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context (CA bundle, SSL_CERT_FILE/SSL_CERT_DIR), made once per process.
+
+    Making one loads the whole CA bundle: 20-60 ms of CPU here, paid by every new client before
+    its first request (a delta run makes one), even when Kimai is reached over plain http. A
+    context is safe to share between clients and threads once made."""
+    global _tls
+    with _tls_lock:
+        if _tls is None:
+            _tls = httpx.create_ssl_context()
+        return _tls
+
+
 def one_write_transport(limits: httpx.Limits) -> httpx.HTTPTransport:
     """httpx's own transport (TLS, pooling, error mapping unchanged), on streams that write once."""
-    transport = httpx.HTTPTransport(limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    transport = httpx.HTTPTransport(limits=limits, verify=shared_tls_context(),
+                                   socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
     pool = transport._pool  # httpx builds its httpcore pool itself and has no parameter for the backend
     pool._network_backend = _OneWriteBackend(pool._network_backend)
     return transport
