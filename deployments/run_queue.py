@@ -3,7 +3,10 @@
 Prefect's runner and workers poll every 10 s and start a process per run: too slow for a
 work-log edit to reach Kimai in well under a second. So for each accepted request:
 
-- an executor thread here runs the flow straight away;
+- an executor thread here runs the flow straight away, as a flow run tagged RECEIVER_TAG;
+  async flows (the delta flow) on one event loop with one Prefect client for the process's
+  lifetime (AsyncRunner), so a run's first line comes after Prefect's few API calls and
+  nothing else;
 - a placeholder flow run of the route's deployment is recorded, scheduled a little in the
   future; the HTTP answer waits for it, so a 2xx means the work is in Prefect's database.
   A delta's run is given up to FIRST seconds: when it has completed by then, its own flow run
@@ -15,7 +18,8 @@ work-log edit to reach Kimai in well under a second. So for each accepted reques
 
 Runs execute one at a time, in order: two runs never race to create one work log's timesheet.
 Work logs already waiting in the queue are not queued again: the queued run reads the latest
-state when it starts (coalescing the up-to-five POSTs one edit causes).
+state when it starts (coalescing the up-to-five POSTs one edit causes); such a request is
+answered once the run it joined is recorded, like the request that queued it.
 """
 
 from __future__ import annotations
@@ -32,16 +36,18 @@ from uuid import UUID
 log = logging.getLogger("kimaisync.receiver")
 
 GRACE = dt.timedelta(seconds=60)  # how long a placeholder waits for us before serve/workers may take it
+RECEIVER_TAG = "receiver"  # on the flow runs executed here, at once (serve's recovery looks for them)
 FIRST = {"delta": 2.0}  # seconds a run of these may take before its placeholder is recorded (see submit)
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity
 class Job:
     name: str
     parameters: dict[str, Any]
     keys: frozenset[str] = frozenset()
     placeholder: Any = None  # the recorded flow run, once recorded
-    recorded: threading.Event = field(default_factory=threading.Event)
+    recorded: threading.Event = field(default_factory=threading.Event)  # recorded, or `record_error`
+    record_error: BaseException | None = None
     finished: threading.Event = field(default_factory=threading.Event)  # executed here, with `outcome`
     outcome: str = ""
 
@@ -53,11 +59,14 @@ class RunQueue:
         self.flows = flows
         self.deployment_ids = deployment_ids or {}
         self._queue: queue.Queue[Job | None] = queue.Queue()
-        self._pending: set[str] = set()
+        self._waiting: dict[str, Job] = {}  # key (work log) -> the queued job that will sync it
         self._lock = threading.Lock()
         self._busy = 0
         self._idle = threading.Condition(self._lock)
         self._cleanup: queue.Queue = queue.Queue()
+        self._runner: AsyncRunner | None = None
+        self._api: Any = None  # one Prefect client for recording and tidying (see _client)
+        self._api_lock = threading.Lock()
         self._thread = threading.Thread(target=self._work, name="run-queue", daemon=True)
         self._thread.start()
         self._tidier = threading.Thread(target=self._tidy, name="run-queue-tidy", daemon=True)
@@ -66,50 +75,79 @@ class RunQueue:
 
     # ------------------------------------------------------------------ accepting
 
+    def _client(self):
+        """A sync Prefect client kept for the queue's lifetime (a new one per call costs a TLS
+        context and a CSRF round trip); callers hold `_api_lock`."""
+        if self._api is None:
+            from prefect import get_client
+
+            client = get_client(sync_client=True)
+            client.__enter__()
+            self._api = client
+        return self._api
+
     def _record(self, name: str, parameters: dict):
         dep = self.deployment_ids.get(name)
         if dep is None:
             return None
-        from prefect import get_client
         from prefect.states import Scheduled
 
-        with get_client(sync_client=True) as client:
-            return client.create_flow_run_from_deployment(
+        with self._api_lock:
+            return self._client().create_flow_run_from_deployment(
                 dep, parameters=parameters,
                 state=Scheduled(scheduled_time=dt.datetime.now(dt.timezone.utc) + GRACE))
 
     def submit(self, name: str, parameters: dict, keys: frozenset[str] = frozenset()) -> bool:
-        """Accept a run; returns once it is recorded. False when every key is already waiting."""
+        """Accept a run; returns once it is recorded. False when every key is already waiting in
+        a queued run: then it returns once that run is recorded (raising what recording it raised)."""
         with self._lock:
-            if keys and keys <= self._pending:
-                return False
-            new_keys = keys - self._pending
-            self._pending |= new_keys
-            self._busy += 1
-        if keys:
-            parameters = {**parameters, "work_logs": sorted(new_keys)}
-        job = Job(name, parameters, frozenset(new_keys))
-        self._queue.put(job)  # execution starts now
+            joined = {self._waiting[k] for k in keys if k in self._waiting}
+            new_keys = frozenset(k for k in keys if k not in self._waiting)
+            job = None
+            if new_keys or not keys:
+                job = Job(name, {**parameters, "work_logs": sorted(new_keys)} if keys else parameters, new_keys)
+                self._waiting.update(dict.fromkeys(new_keys, job))
+                self._busy += 1
+        if job is not None:
+            self._queue.put(job)  # execution starts now
+            self._record_job(job)
+        for other in joined:  # a coalesced request is answered once the run that will do its work is recorded
+            if not other.recorded.wait(300):
+                raise TimeoutError(f"the queued {other.name} run was not recorded in 300 s")
+            if other.record_error is not None:
+                raise other.record_error
+        return job is not None
+
+    def _record_job(self, job: Job) -> None:
         # A delta's run usually completes in well under a second, and then that executed flow run
         # is the record: no placeholder is needed. Recording one meanwhile would only slow the run
         # down (both write to Prefect's database at once). A run still going after FIRST seconds,
         # or one that failed, gets its placeholder before the answer, as every other run does.
-        first = FIRST.get(name, 0.0)
-        if first and job.finished.wait(first) and job.outcome == "COMPLETED":
-            job.recorded.set()
-            return True
+        first = FIRST.get(job.name, 0.0)
         try:
-            job.placeholder = self._record(name, parameters)
+            if first and job.finished.wait(first) and job.outcome == "COMPLETED":
+                return
+            job.placeholder = self._record(job.name, job.parameters)
+        except BaseException as exc:
+            job.record_error = exc
+            raise
         finally:
             job.recorded.set()
-        return True
 
     # ------------------------------------------------------------------ executing
 
     def _execute(self, job: Job) -> str:
-        state = self.flows[job.name](**job.parameters, return_state=True)
-        if asyncio.iscoroutine(state):  # an async flow (the delta flow)
-            state = asyncio.run(state)
+        from prefect import tags
+
+        flow = self.flows[job.name]
+        if getattr(flow, "isasync", False):  # the delta flow: on the long-lived loop and clients
+            async def run():
+                with tags(RECEIVER_TAG):
+                    return await flow(**job.parameters, return_state=True)
+            state = self._async_runner().run(run)
+        else:
+            with tags(RECEIVER_TAG):
+                state = flow(**job.parameters, return_state=True)
         outcome = state.type.value
         self._cleanup.put((job, outcome))  # the next run need not wait for the record to be tidied
         return outcome
@@ -124,10 +162,8 @@ class RunQueue:
             job.recorded.wait(120)
             try:
                 if job.placeholder is not None and outcome == "COMPLETED":
-                    from prefect import get_client
-
-                    with get_client(sync_client=True) as client:  # the executed run is the record now
-                        client.delete_flow_run(job.placeholder.id)
+                    with self._api_lock:  # the executed run is the record now
+                        self._client().delete_flow_run(job.placeholder.id)
                 elif job.placeholder is not None:
                     log.warning("run %s ended %s; its recorded run %s will be retried when due", job.name,
                                 outcome, job.placeholder.id)
@@ -144,7 +180,9 @@ class RunQueue:
             if job is None:
                 return
             with self._lock:
-                self._pending -= job.keys  # a change from now on needs a new run
+                for key in job.keys:  # a change from now on needs a new run
+                    if self._waiting.get(key) is job:
+                        del self._waiting[key]
             try:
                 outcome = self._execute(job)
             except Exception as exc:  # noqa: BLE001 - a failed run must not stop the queue
@@ -161,8 +199,79 @@ class RunQueue:
         with self._lock:
             return self._idle.wait_for(lambda: self._busy == 0, timeout=timeout)
 
+    def _async_runner(self) -> "AsyncRunner":
+        if self._runner is None or not self._runner.alive:  # made on first use (a queue of plain
+            self._runner = AsyncRunner()                       # callables never talks to Prefect)
+        return self._runner
+
     def stop(self) -> None:
         self._queue.put(None)
         self._thread.join(timeout=30)
         self._cleanup.put(None)
         self._tidier.join(timeout=30)
+        if self._runner is not None:
+            self._runner.stop()
+        with self._api_lock:
+            if self._api is not None:
+                self._api.__exit__(None, None, None)
+                self._api = None
+
+
+class AsyncRunner:
+    """One event loop in its own thread, with one Prefect client (async and sync) for its lifetime.
+
+    Every async flow run the queue executes runs here. `asyncio.run` per run meant a new loop, so
+    new Prefect clients for each run: each a fresh TLS context (loading the CA bundle: 20-60 ms of
+    CPU on this machine, even for an http:// API), a CSRF token request and a new connection,
+    twice per run (the engine's async client, and a sync one it makes to read the server's
+    result storage), all before the flow's first line.
+    """
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._jobs: asyncio.Queue | None = None
+        self._failed: BaseException | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._loop.run_until_complete, args=(self._main(),),
+                                        name="run-queue-async", daemon=True)
+        self._thread.start()
+        self._ready.wait(60)
+
+    async def _main(self) -> None:
+        from prefect.context import AsyncClientContext, SyncClientContext
+
+        try:
+            async with AsyncClientContext.get_or_create():  # the engine reuses these (same loop and thread)
+                with SyncClientContext.get_or_create():
+                    self._jobs = asyncio.Queue()
+                    self._ready.set()
+                    while (item := await self._jobs.get()) is not None:
+                        make, done = item
+                        try:
+                            done.set_result(await make())
+                        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                            done.set_exception(exc)
+        except BaseException as exc:  # noqa: BLE001 - e.g. the Prefect API unreachable: said by run()
+            self._failed = exc
+        finally:
+            self._jobs = None
+            self._ready.set()
+
+    @property
+    def alive(self) -> bool:
+        return self._jobs is not None and self._thread.is_alive()
+
+    def run(self, make):
+        """Run the coroutine `make()` returns on the loop; its result (or exception)."""
+        import concurrent.futures
+
+        if self._jobs is None:
+            raise RuntimeError(f"the run queue's event loop is not running: {self._failed!r}")
+        done: concurrent.futures.Future = concurrent.futures.Future()
+        self._loop.call_soon_threadsafe(self._jobs.put_nowait, (make, done))
+        return done.result()
+
+    def stop(self) -> None:
+        if self._jobs is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._jobs.put_nowait, None)
+            self._thread.join(timeout=30)

@@ -80,7 +80,7 @@ def read_affected(sparql: SparqlClient, kimai: KimaiClient, settings, iris: list
     return snap, KimaiPeriod(listed, users, missing, warnings), frozenset(scope)
 
 
-@flow(name="work-log-delta-sync")
+@flow(name="work-log-delta-sync", persist_result=False)
 async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> dict:
     """Sync these work logs (IRIs) and the days they touch; IRIs that are no work log are ignored.
 

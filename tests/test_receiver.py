@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -113,6 +114,54 @@ def test_deltas_for_a_waiting_work_log_coalesce():
     busy.release.set()
     assert runs.join(10)
     runs.stop()
+    assert delta.calls == [{"work_logs": [LOG]}]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_coalesced_delta_is_answered_only_once_the_run_it_joined_is_recorded(monkeypatch, fails):
+    """Its 2xx promises the work is recorded in Prefect: the run it joined must be, first."""
+    import deployments.run_queue as rq
+
+    busy, delta = StubFlow(hold=True), StubFlow()
+    runs = RunQueue({"period": busy, "delta": delta}, {"delta": "a-deployment-id"})
+    allow = threading.Event()
+
+    def record(name, parameters):
+        if name != "delta":
+            return None
+        allow.wait(10)
+        if fails:
+            raise RuntimeError("the Prefect API is down")
+        return None
+
+    monkeypatch.setattr(runs, "_record", record)
+    monkeypatch.setattr(rq, "FIRST", {})  # record at once
+    runs.submit("period", {})
+    assert busy.started.wait(5)
+    answers = []
+
+    def post():
+        try:
+            answers.append(runs.submit("delta", {}, frozenset([LOG])))
+        except RuntimeError as err:
+            answers.append(err)
+    first = threading.Thread(target=post)
+    first.start()
+    time.sleep(0.2)
+    second = threading.Thread(target=post)  # the same work log, while the first one's run waits
+    second.start()
+    second.join(0.5)
+    assert second.is_alive() and not answers  # not answered while the run it joined is not recorded
+    allow.set()
+    first.join(5)
+    second.join(5)
+    busy.release.set()
+    assert runs.join(10)
+    runs.stop()
+    if fails:
+        assert all(isinstance(a, RuntimeError) for a in answers) and len(answers) == 2
+    else:
+        assert sorted(answers) == [False, True]
     assert delta.calls == [{"work_logs": [LOG]}]
 
 
