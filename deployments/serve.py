@@ -3,11 +3,13 @@
 The deployments are the same as in prefect.yaml (there for workers on a real engine). The
 receiver records each request as a run of its deployment, then executes it here at once
 (deployments.run_queue); `serve` itself runs the schedules, and any recorded run this process
-did not get to (it died) when it comes due.
+did not get to (it died) when it comes due. On start it schedules again the runs a killed serve
+left under way (recover_interrupted_runs). One serve per Prefect server.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 log = logging.getLogger("kimaisync.serve")
@@ -45,8 +47,56 @@ def build_deployments(settings) -> dict:
     return deps
 
 
+def recover_interrupted_runs(deployment_ids) -> list[str]:
+    """Put right what a `serve` that died (SIGKILL, power loss) left under way; one line per run.
+
+    Runs of these deployments still Running or Pending were started by that process's runner
+    (one serve per Prefect server): they are scheduled again, now, so the work they were doing
+    gets done. Until then they would hold their deployment's concurrency slot for the rest of
+    the engine's 300 s lease, and the delta runs waiting behind it would wait as long. One still
+    Cancelling is Cancelled. Runs the receiver executed in that process itself (tagged
+    RECEIVER_TAG, no deployment) are marked Crashed: any of their work a 2xx was given for is
+    also recorded as a run of its deployment, still scheduled (deployments.run_queue).
+    """
+    from prefect import get_client
+    from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterState,
+                                                FlowRunFilterStateType, FlowRunFilterTags)
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import AwaitingRetry, Cancelled, Crashed
+
+    from deployments.run_queue import RECEIVER_TAG
+
+    under_way = FlowRunFilterState(type=FlowRunFilterStateType(
+        any_=[StateType.RUNNING, StateType.PENDING, StateType.CANCELLING]))
+    filters = [FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(any_=list(deployment_ids)), state=under_way),
+               FlowRunFilter(deployment_id=FlowRunFilterDeploymentId(is_null_=True),
+                             tags=FlowRunFilterTags(all_=[RECEIVER_TAG]), state=under_way)]
+    said = "kimai-sync serve stopped while this run was under way"
+    lines: list[str] = []
+    with get_client(sync_client=True) as client:
+        for flow_run_filter in filters:
+            for _ in range(50):  # 200 at a time; each one handled no longer matches
+                stuck = client.read_flow_runs(flow_run_filter=flow_run_filter, limit=200)
+                for fr in stuck:
+                    if fr.state.type == StateType.CANCELLING:
+                        state, did = Cancelled(message=f"{said}; cancelled as asked"), "cancelled"
+                    elif fr.deployment_id is None:
+                        state, did = Crashed(message=f"{said} (executed in it)"), "marked crashed"
+                    else:
+                        state, did = AwaitingRetry(scheduled_time=dt.datetime.now(dt.timezone.utc),
+                                                   message=f"{said}; run again"), "scheduled again"
+                    client.set_flow_run_state(fr.id, state, force=True)
+                    lines.append(f"run {fr.name} ({fr.id}) was {fr.state.type.value.lower()} when serve stopped: {did}")
+                if len(stuck) < 200:
+                    break
+    return lines
+
+
 def run_serve(host: str, port: int) -> int:
-    from prefect import serve
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
 
     from deployments.receiver import RunningReceiver, flows_by_route
     from deployments.run_queue import RunQueue
@@ -55,13 +105,22 @@ def run_serve(host: str, port: int) -> int:
 
     settings = load_settings()
     deps = build_deployments(settings)
-    ids = {name: d.apply() for name, d in deps.items()}
+    # What prefect.serve() does, in two steps: each deployment is registered once (serve() would
+    # register them all again after we did, to learn their ids, and every registration makes
+    # the server redo the deployment's schedule: a burst of writes that held the first
+    # requests' runs up for seconds), and the receiver is up before the runner starts polling.
+    runner = Runner(pause_on_shutdown=True, limit=None)
+    ids = {name: runner.add_deployment(d) for name, d in deps.items()}
+    for line in recover_interrupted_runs(set(ids.values())):
+        print(f"kimai-sync serve: {line}", flush=True)
     runs = RunQueue(flows_by_route(), {k: v for k, v in ids.items() if k in flows_by_route()})
     receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port)
     print(f"kimai-sync serve: receiver on {receiver.url}, {len(deps)} deployments; {settings.describe()}",
           flush=True)
     try:
-        serve(*deps.values(), print_starting_message=False)
+        asyncio.run(runner.start())
+    except (KeyboardInterrupt, TerminationSignal) as exc:
+        log.info("received %s, shutting down", type(exc).__name__)
     finally:
         receiver.stop()
     return 0
