@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.settings import get_current_settings
 from prefect.utilities.annotations import quote
 
 from flows.worklog_period import plan_options
@@ -80,7 +81,12 @@ def read_affected(sparql: SparqlClient, kimai: KimaiClient, settings, iris: list
     return snap, KimaiPeriod(listed, users, missing, warnings), frozenset(scope)
 
 
-@flow(name="work-log-delta-sync", persist_result=False)
+# Its result is not kept (the report is in its artifacts), and with a storage of its own the
+# engine does not ask the server for the default one: a round trip less before the first line.
+NO_LOOKUP_STORAGE = get_current_settings().results.local_storage_path
+
+
+@flow(name="work-log-delta-sync", persist_result=False, result_storage=NO_LOOKUP_STORAGE)
 async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> dict:
     """Sync these work logs (IRIs) and the days they touch; IRIs that are no work log are ignored.
 
