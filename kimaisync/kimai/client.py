@@ -100,6 +100,33 @@ _EXPORT_TIMESHEET = (KimaiPermissionError,
 _ENDPOINT_HINT = "is KIMAI_ENDPOINT the API URL, ending in /api (e.g. https://kimai.example.org/api)?"
 
 
+class _ScrubSecrets(logging.Filter):
+    """Takes the token of every client made in this process out of httpx's and httpcore's log lines.
+
+    At DEBUG, httpcore logs each response's headers whole, and httpx's INFO line quotes the status
+    line: a server or proxy that quotes the request's credentials back (in WWW-Authenticate, say)
+    would have them printed. Costs nothing while those loggers are off (no record is made).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        scrubbed = text
+        for secret in self.secrets:
+            scrubbed = scrubbed.replace(secret, "***").replace(repr(secret.encode())[2:-1], "***")
+        if scrubbed != text:
+            record.msg, record.args = scrubbed, ()
+        return True
+
+
+_SCRUB_SECRETS = _ScrubSecrets()
+for _name in ("httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy", "httpcore.socks"):
+    logging.getLogger(_name).addFilter(_SCRUB_SECRETS)
+
+
 def _header_int(resp: httpx.Response, name: str) -> int | None:
     raw = resp.headers.get(name)
     if raw is None:
@@ -250,6 +277,7 @@ class KimaiClient:
         self.retries = int(retries)
         self._sleep = sleep
         self._secret = secret  # only for scrubbing foreign text; never printed
+        _SCRUB_SECRETS.secrets.add(secret)
         headers = {"Accept": "application/json"}
         if self.api_user:
             headers["X-AUTH-USER"] = self.api_user
@@ -368,7 +396,8 @@ class KimaiClient:
             details.field_errors = {k: [self._scrub(m) for m in v] for k, v in details.field_errors.items()}
             return KimaiValidationError(text, details, **kw)
         if status == 401:
-            return KimaiAuthError(f"Kimai rejected the credentials (401{self._auth_reason(resp)}): {self._auth_hint()}",
+            return KimaiAuthError(f"Kimai rejected the credentials (401{self._scrub(self._auth_reason(resp))}): "
+                                  f"{self._auth_hint()}",
                                   status=401, **kw)
         if status == 403:
             if self.auth_kind == "legacy" and isinstance(body, Mapping) and "code" not in body:
@@ -386,7 +415,7 @@ class KimaiClient:
         if status == 408:
             return KimaiTransportError("the server timed out waiting for the request (408)", status=408, **kw)
         if status >= 500:
-            return KimaiServerError(f"Kimai or a proxy in front of it failed ({status} {resp.reason_phrase})",
+            return KimaiServerError(f"Kimai or a proxy in front of it failed ({status} {self._scrub(resp.reason_phrase)})",
                                     status=status, **kw)
         if 300 <= status < 400:
             location = resp.headers.get("location", "")
@@ -394,7 +423,7 @@ class KimaiClient:
                 if location else "?"
             return KimaiProtocolError(f"redirected ({status}) to {target}: set KIMAI_ENDPOINT to the final URL "
                                       f"(https?), ending in /api", status=status, **kw)
-        return KimaiError(f"unexpected answer {status} {resp.reason_phrase}", status=status, **kw)
+        return KimaiError(f"unexpected answer {status} {self._scrub(resp.reason_phrase)}", status=status, **kw)
 
     @staticmethod
     def _auth_reason(resp: httpx.Response) -> str:
@@ -457,7 +486,7 @@ class KimaiClient:
             first = exc.errors()[0] if exc.errors() else {}
             loc = ".".join(str(p) for p in first.get("loc", ()))
             raise KimaiProtocolError(
-                f"unexpected {model.__name__} shape ({loc}: {first.get('msg', 'invalid')})"[:300],
+                self._scrub(f"unexpected {model.__name__} shape ({loc}: {first.get('msg', 'invalid')})")[:300],
                 method=resp.request.method, path=resp.request.url.path) from None
 
     def _models(self, model: type[M], resp: httpx.Response) -> list[M]:
@@ -501,7 +530,7 @@ class KimaiClient:
         try:
             return ZoneInfo(user.timezone or "")
         except (ZoneInfoNotFoundError, ValueError):
-            raise KimaiProtocolError(f"the API user's time zone {user.timezone!r} is not an IANA zone name",
+            raise KimaiProtocolError(self._scrub(f"the API user's time zone {user.timezone!r} is not an IANA zone name"),
                                      method="GET", path=self._base_path + "/users/me") from None
 
     # ------------------------------------------------------------------ master data (not paginated)
