@@ -72,7 +72,8 @@ def cron_for_prefect(expr: str) -> str:
 class Settings(BaseSettings):
     """All configuration. Field names are the environment variable names, lower-cased."""
 
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_file=None)
+    # hide_input_in_errors: pydantic's own message would quote every rejected value, the token too
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_file=None, hide_input_in_errors=True)
 
     api_token: SecretStr
     kimai_endpoint: AnyHttpUrl
@@ -185,8 +186,13 @@ class Settings(BaseSettings):
         """One line naming the endpoints we talk to; the token is never part of it."""
         graphs = (f" graphs kimai={self.kimai_graph} timekeeper={self.timekeeper_graph}"
                   if self.kimai_graph or self.timekeeper_graph else "")
-        return (f"Kimai {self.kimai_base}" + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
-                + f"; SPARQL query {self.sparql_query_url} update {self.sparql_update_url}"
+
+        def shown(url: str) -> str:  # without the password of a proxy login in the URL
+            return _scrubbed(url, self.api_token.get_secret_value().strip())
+
+        return (f"Kimai {shown(self.kimai_base)}"
+                + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
+                + f"; SPARQL query {shown(self.sparql_query_url)} update {shown(self.sparql_update_url)}"
                 + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")
                 + graphs + f"; timezone {self.timezone}")
 
@@ -194,17 +200,23 @@ class Settings(BaseSettings):
 _USERINFO_PASSWORD = re.compile(r"(//[^/@\s:]*):[^/@\s]*@")
 
 
+def _scrubbed(text: str, secret: str | None) -> str:
+    """Text an error may show: without a password in a URL, without the token."""
+    text = _USERINFO_PASSWORD.sub(r"\1:***@", text)
+    return text.replace(secret, "***") if secret else text
+
+
 def _shown(value, secret: str | None) -> str:
     """A rejected value as an error may quote it: without a password in a URL, without the token."""
-    text = _USERINFO_PASSWORD.sub(r"\1:***@", repr(value))
-    return text.replace(secret, "***") if secret else text
+    return _scrubbed(repr(value), secret)
 
 
 def _problem_lines(err: ValidationError, secret: str | None = None) -> list[str]:
     lines = []
     for e in err.errors():
         var = str(e["loc"][0]).upper() if e["loc"] else "?"
-        what = "is required but not set" if e["type"] == "missing" else e["msg"]
+        # our validators' messages quote the value too ("'…' is not an absolute IRI")
+        what = "is required but not set" if e["type"] == "missing" else _scrubbed(e["msg"], secret)
         if e["type"] != "missing" and "input" in e and var != "API_TOKEN":
             what = f"{what} (got {_shown(e['input'], secret)})"
         example = EXAMPLES.get(var)
@@ -212,13 +224,18 @@ def _problem_lines(err: ValidationError, secret: str | None = None) -> list[str]
     return lines
 
 
+def _token_given(overrides: dict) -> str | None:
+    secret = overrides.get("api_token") or os.environ.get("API_TOKEN")
+    secret = secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret
+    return str(secret).strip() or None if secret else None
+
+
 def load_settings(**overrides) -> Settings:
     """Read the environment (plus explicit overrides); raise ConfigurationError listing every problem."""
     try:
         s = Settings(**overrides)
-    except ValidationError as err:
-        secret = overrides.get("api_token") or os.environ.get("API_TOKEN")
-        raise ConfigurationError(_problem_lines(err, str(secret) if secret else None)) from None
+    except ValidationError as err:  # (no local holds the token: a traceback rendered with locals shows them)
+        raise ConfigurationError(_problem_lines(err, _token_given(overrides))) from None
     for w in s.warnings():
         warnings.warn(w, stacklevel=2)
     return s
