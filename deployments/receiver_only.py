@@ -66,6 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     from deployments.run_queue import RunQueue
     from kimaisync.sparql.client import SparqlClient
 
+    from deployments.run_queue import grace_seconds
+
+    try:
+        grace_seconds()
+    except ValueError as err:
+        print(f"receiver: {err}", file=sys.stderr)
+        return 1
     if not PREFECT_API_URL.value():
         print("receiver: PREFECT_API_URL is not set: point it at the Prefect server, e.g. "
               "PREFECT_API_URL=http://127.0.0.1:4200/api", file=sys.stderr)

@@ -8,7 +8,12 @@ work-log edit to reach Kimai in well under a second. So for each accepted reques
   lifetime (AsyncRunner), so a run's first line comes after Prefect's few API calls and
   nothing else;
 - a placeholder flow run of the route's deployment is recorded, scheduled a little in the
-  future; the HTTP answer waits for it, so a 2xx means the work is in Prefect's database.
+  future (the grace time); the HTTP answer waits for it, so a 2xx means the work is in
+  Prefect's database. While its work waits here or executes, the placeholder is a lease this
+  process renews: its scheduled time is pushed forward every quarter of the grace time, so
+  serve's runner or a worker never starts a second copy of a long run (a period sync over
+  many work logs) or of one queued behind it. When this process dies, renewals stop and the
+  placeholder comes due within the grace time;
   A delta's run is given up to FIRST seconds: when it has completed by then, its own flow run
   is the record and no placeholder is made (recording one alongside doubled the run's time:
   both write to Prefect's database at once);
@@ -35,7 +40,9 @@ from uuid import UUID
 
 log = logging.getLogger("kimaisync.receiver")
 
-GRACE = dt.timedelta(seconds=60)  # how long a placeholder waits for us before serve/workers may take it
+GRACE_ENV = "RECEIVER_GRACE_SECONDS"
+DEFAULT_GRACE = 60.0  # how long a placeholder waits for us before serve/workers may take it
+MIN_GRACE = 20.0  # runners and workers fetch runs due within 10 s; a renewal every grace/4 must stay ahead
 RECEIVER_TAG = "receiver"  # on the flow runs executed here, at once (serve's recovery looks for them)
 FIRST = {"delta": 2.0}  # seconds a run of these may take before its placeholder is recorded (see submit)
 
@@ -50,14 +57,19 @@ class Job:
     record_error: BaseException | None = None
     finished: threading.Event = field(default_factory=threading.Event)  # executed here, with `outcome`
     outcome: str = ""
+    lease_lost: bool = False  # the placeholder was taken (started elsewhere) before this run finished
 
 
 class RunQueue:
     """`submit` enqueues and records (when deployments are known); one thread executes."""
 
-    def __init__(self, flows: dict[str, Any], deployment_ids: dict[str, UUID] | None = None):
+    def __init__(self, flows: dict[str, Any], deployment_ids: dict[str, UUID] | None = None,
+                 grace: float | None = None):
         self.flows = flows
         self.deployment_ids = deployment_ids or {}
+        self.grace = grace_seconds() if grace is None else grace
+        self._live: set[Job] = set()  # accepted, not yet executed: their placeholders are leases to renew
+        self._stopping = threading.Event()
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._waiting: dict[str, Job] = {}  # key (work log) -> the queued job that will sync it
         self._lock = threading.Lock()
@@ -71,6 +83,8 @@ class RunQueue:
         self._thread.start()
         self._tidier = threading.Thread(target=self._tidy, name="run-queue-tidy", daemon=True)
         self._tidier.start()
+        self._renewer = threading.Thread(target=self._renew, name="run-queue-lease", daemon=True)
+        self._renewer.start()
         self.executed: list[tuple[str, dict, str]] = []  # (flow, parameters, final state) for reports and tests
 
     # ------------------------------------------------------------------ accepting
@@ -95,7 +109,10 @@ class RunQueue:
         with self._api_lock:
             return self._client().create_flow_run_from_deployment(
                 dep, parameters=parameters,
-                state=Scheduled(scheduled_time=dt.datetime.now(dt.timezone.utc) + GRACE))
+                state=Scheduled(scheduled_time=self._due()))
+
+    def _due(self) -> dt.datetime:
+        return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.grace)
 
     def submit(self, name: str, parameters: dict, keys: frozenset[str] = frozenset()) -> bool:
         """Accept a run; returns once it is recorded. False when every key is already waiting in
@@ -107,6 +124,7 @@ class RunQueue:
             if new_keys or not keys:
                 job = Job(name, {**parameters, "work_logs": sorted(new_keys)} if keys else parameters, new_keys)
                 self._waiting.update(dict.fromkeys(new_keys, job))
+                self._live.add(job)
                 self._busy += 1
         if job is not None:
             self._queue.put(job)  # execution starts now
@@ -161,10 +179,10 @@ class RunQueue:
             job, outcome = item
             job.recorded.wait(120)
             try:
-                if job.placeholder is not None and outcome == "COMPLETED":
+                if job.placeholder is not None and outcome == "COMPLETED" and not job.lease_lost:
                     with self._api_lock:  # the executed run is the record now
                         self._client().delete_flow_run(job.placeholder.id)
-                elif job.placeholder is not None:
+                elif job.placeholder is not None and not job.lease_lost:
                     log.warning("run %s ended %s; its recorded run %s will be retried when due", job.name,
                                 outcome, job.placeholder.id)
             except Exception as exc:  # noqa: BLE001 - a placeholder left behind only means a harmless rerun
@@ -190,9 +208,49 @@ class RunQueue:
                 outcome = "CRASHED"
             self.executed.append((job.name, job.parameters, outcome))
             job.outcome = outcome
+            with self._lock:
+                self._live.discard(job)  # a failed run's placeholder now comes due: its retry
             job.finished.set()
             if outcome == "CRASHED":
                 self._cleanup.put((job, outcome))
+
+    # ------------------------------------------------------------------ leases
+
+    def _renew(self) -> None:
+        """Push the placeholders of runs still waiting here or executing a grace time ahead,
+        every quarter of it (so they stay three quarters ahead: out of every runner's reach)."""
+        while not self._stopping.wait(self.grace / 4):
+            with self._lock:
+                live = [j for j in self._live if j.placeholder is not None and not j.lease_lost]
+            for job in live:
+                try:
+                    self._extend(job)
+                except Exception as exc:  # noqa: BLE001 - the next round tries again; the lease has slack
+                    log.warning("could not renew the recorded run of %s: %s", job.name, exc)
+
+    def _extend(self, job: Job) -> None:
+        from prefect.client.schemas.objects import StateType
+        from prefect.exceptions import ObjectNotFound
+        from prefect.states import Scheduled
+
+        with self._api_lock:
+            if job.finished.is_set():
+                return
+            try:
+                state = self._client().read_flow_run(job.placeholder.id).state
+            except ObjectNotFound:
+                return  # tidied away: the run completed meanwhile
+            if state is None or state.type != StateType.SCHEDULED:
+                # Renewals failed for most of the grace time (the Prefect API was away) and a
+                # runner started it: the copy there reads the latest state and its creates look
+                # for their markers first; say so, and let it be.
+                job.lease_lost = True
+                log.warning("the recorded run %s of %s was started elsewhere (%s) while it was %s here",
+                            job.placeholder.id, job.name, state.type.value if state else "no state",
+                            "executing or queued")
+                return
+            self._client().set_flow_run_state(job.placeholder.id, Scheduled(scheduled_time=self._due()),
+                                              force=True)
 
     def join(self, timeout: float = 60.0) -> bool:
         """Wait until every accepted run has executed (tests, the demo)."""
@@ -205,16 +263,36 @@ class RunQueue:
         return self._runner
 
     def stop(self) -> None:
+        self._stopping.set()
         self._queue.put(None)
         self._thread.join(timeout=30)
         self._cleanup.put(None)
         self._tidier.join(timeout=30)
+        self._renewer.join(timeout=30)
         if self._runner is not None:
             self._runner.stop()
         with self._api_lock:
             if self._api is not None:
                 self._api.__exit__(None, None, None)
                 self._api = None
+
+
+def grace_seconds() -> float:
+    """RECEIVER_GRACE_SECONDS (default 60, at least 20): how long a recorded run waits for this
+    process before another may execute it, should this process die."""
+    import os
+
+    raw = os.environ.get(GRACE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_GRACE
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{GRACE_ENV} must be a number of seconds, not {raw[:20]!r}") from None
+    if value < MIN_GRACE:
+        raise ValueError(f"{GRACE_ENV} must be at least {MIN_GRACE:g} s (runners and workers take runs due "
+                         f"within 10 s); got {value:g}")
+    return value
 
 
 class AsyncRunner:

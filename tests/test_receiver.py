@@ -165,6 +165,45 @@ def test_a_coalesced_delta_is_answered_only_once_the_run_it_joined_is_recorded(m
     assert delta.calls == [{"work_logs": [LOG]}]
 
 
+def test_recorded_runs_are_renewed_while_their_work_waits_or_executes_and_not_after(monkeypatch):
+    """The lease: a recorded run is pushed forward while this process still has its work to do
+    (serve's runner would otherwise start a copy of a long run); once executed, no longer."""
+    import deployments.run_queue as rq
+
+    busy, delta = StubFlow(hold=True), StubFlow()
+    runs = RunQueue({"period": busy, "delta": delta}, {"period": "dep-1", "delta": "dep-2"}, grace=0.4)
+    renewed: list[str] = []
+    deleted: list[str] = []
+    monkeypatch.setattr(rq, "FIRST", {})
+    monkeypatch.setattr(runs, "_record", lambda name, parameters: type("Run", (), {"id": f"run-of-{name}"})())
+    monkeypatch.setattr(runs, "_extend", lambda job: renewed.append(job.placeholder.id))
+    monkeypatch.setattr(runs, "_client", lambda: type("Api", (), {"delete_flow_run": deleted.append})())
+    runs.submit("period", {})
+    assert busy.started.wait(5)
+    runs.submit("delta", {}, frozenset([LOG]))  # queued behind the period run
+    time.sleep(0.5)  # five renewal rounds
+    assert {"run-of-period", "run-of-delta"} <= set(renewed)
+    busy.release.set()
+    assert runs.join(10)
+    renewed.clear()
+    time.sleep(0.3)
+    runs.stop()
+    assert renewed == []  # executed: the recorded runs are deleted, not renewed
+    assert sorted(deleted) == ["run-of-delta", "run-of-period"]
+
+
+@pytest.mark.parametrize("value, said", [("abc", "a number of seconds"), ("5", "at least 20")])
+def test_a_grace_time_the_runners_would_beat_is_refused_at_start(monkeypatch, capsys, value, said):
+    from kimaisync.cli import main
+
+    monkeypatch.setenv("RECEIVER_GRACE_SECONDS", value)
+    monkeypatch.setenv("API_TOKEN", "t0ken-for-grace-test")
+    monkeypatch.setenv("KIMAI_ENDPOINT", "http://127.0.0.1:9/api")
+    assert main(["serve", "--port", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "RECEIVER_GRACE_SECONDS" in err and said in err
+
+
 @pytest.mark.usefixtures("prefect_server")
 def test_concurrent_deltas_for_one_new_work_log_make_one_kimai_timesheet(kimai_state, kimai, oxigraph, monkeypatch):
     from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH

@@ -19,6 +19,15 @@ def register(sub) -> None:
 def run(args) -> int:
     if settings_or_exit() is None:
         return 1
+    import sys
+
+    from deployments.run_queue import grace_seconds
     from deployments.serve import run_serve
+
+    try:
+        grace_seconds()
+    except ValueError as err:
+        print(f"kimai-sync serve: {err}", file=sys.stderr)
+        return 1
 
     return run_serve(args.host, args.port)
