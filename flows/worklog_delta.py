@@ -29,7 +29,6 @@ from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report
 from tasks.common import READ_RETRIES
-from tasks.exclusive import aexclusive_work_log_writes
 from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import KimaiPeriod, fetch_users, plan_work_logs, sync_work_logs
 
@@ -101,17 +100,16 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
     settings = load_settings()
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
-    async with aexclusive_work_log_writes(enabled=not dry_run):  # no period sync reads and writes meanwhile
-        with KimaiClient.from_settings(settings) as kimai:
-            snap, kimai_side, scope = read_affected.fn(sparql, kimai, settings, sorted(set(work_logs)))
-            options = plan_options(settings, period=None, force=False)
-            options.days = scope
-            result = plan_work_logs.fn(sparql, snap, kimai_side, options)
-            outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
-                                      dry_run=dry_run, plain=True)
-    report = work_log_report(f"Changed work logs ({len(set(work_logs))})", outcomes, result, dry_run=dry_run,
-                             names=snap.person_names, warnings=kimai_side.warnings)
-    report.stats.update(kimai_requests=kimai.requests_made, sparql_round_trips=sparql.round_trips)
+    with KimaiClient.from_settings(settings) as kimai:
+        snap, kimai_side, scope = read_affected.fn(sparql, kimai, settings, sorted(set(work_logs)))
+        options = plan_options(settings, period=None, force=False)
+        options.days = scope
+        result = plan_work_logs.fn(sparql, snap, kimai_side, options)
+        outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
+                                  dry_run=dry_run, plain=True)
+        report = work_log_report(f"Changed work logs ({len(set(work_logs))})", outcomes, result, dry_run=dry_run,
+                                 names=snap.person_names, warnings=kimai_side.warnings)
+        report.stats.update(kimai_requests=kimai.requests_made, sparql_round_trips=sparql.round_trips)
     ignored = sorted(set(work_logs) - {l.uri for l in snap.work_logs} - set(snap.dangling))
     for iri in ignored:
         report.add("work-log", iri, "skipped", "not a work log (no cal:Vevent, no Kimai id): nothing to sync")

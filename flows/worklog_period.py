@@ -22,7 +22,6 @@ from kimaisync.settings import Settings, load_settings
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report, publish_table
-from tasks.exclusive import exclusive_work_log_writes
 from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import (list_kimai_timesheets, period_window, plan_work_logs, read_kimai_period,
                             read_timekeeper_period, sync_work_logs)
@@ -49,15 +48,14 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
     with fewer_collections(), KimaiClient.from_settings(settings) as kimai:
-        with exclusive_work_log_writes(enabled=not dry_run):  # no delta reads and writes meanwhile
-            listing = list_kimai_timesheets.submit(kimai, start, end)  # both sides are read at once
-            snap = read_timekeeper_period(sparql, settings, start, end)
-            kimai_side = read_kimai_period(kimai, quote(snap), start, end, settings.kimai_concurrency,
-                                           listed=quote(listing.result()))
-            result = plan_work_logs(sparql, quote(snap), quote(kimai_side),
-                                    plan_options(settings, period=(start, end), force=force))
-            outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
-                                      dry_run=dry_run)
+        listing = list_kimai_timesheets.submit(kimai, start, end)  # both sides are read at once
+        snap = read_timekeeper_period(sparql, settings, start, end)
+        kimai_side = read_kimai_period(kimai, quote(snap), start, end, settings.kimai_concurrency,
+                                       listed=quote(listing.result()))
+        result = plan_work_logs(sparql, quote(snap), quote(kimai_side),
+                                plan_options(settings, period=(start, end), force=force))
+        outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
+                                  dry_run=dry_run)
         if dry_run or not result.kimai_writes:
             after = kimai_side.timesheets
         else:  # read back what Kimai holds now: the reconciliation shows the truth, not our hopes

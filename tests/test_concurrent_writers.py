@@ -1,5 +1,12 @@
 """A period sync (the fallback's, run by serve's runner or a worker) and a delta run (executed by the
-receiver) never read and write work logs at the same time: a new work log gets one timesheet."""
+receiver) at the same time, for one new work log.
+
+A known gap (docs/scale-out.md): both read the work log before either has written its timesheet,
+and both create one. A Prefect global concurrency limit closes it, but Prefect frees a killed
+holder's slot only through its repossessor service, which the temporary server does not run
+(every later run then waits for good): tried and taken back. The test stays, strict xfail, to
+show the gap and to pass once it is closed.
+"""
 
 from __future__ import annotations
 
@@ -48,28 +55,8 @@ def posts(kimai_state) -> list:
     return [r for r in kimai_state.requests if r.method == "POST" and r.path == "/api/timesheets"]
 
 
-@pytest.mark.usefixtures("env")
-def test_a_delta_waits_while_another_run_holds_the_work_log_writes(kimai_state, oxigraph):
-    from tasks.exclusive import LIMIT, exclusive_work_log_writes
-
-    log = one_new_work_log(kimai_state, oxigraph)
-    done = []
-    with exclusive_work_log_writes():  # as a period sync in another process does
-        delta = threading.Thread(target=lambda: done.append(run_delta(log)))
-        delta.start()
-        delta.join(3)
-        assert delta.is_alive() and not posts(kimai_state)  # waiting, nothing written
-    delta.join(60)
-    assert done and done[0]["failed"] == 0, done
-    assert [marker_of(t.description) for t in kimai_state.timesheets.values()] == [log.rsplit("/", 1)[1]]
-
-    from prefect import get_client
-
-    with get_client(sync_client=True) as client:  # made by the first run, released by the last
-        limit = client.read_global_concurrency_limit_by_name(LIMIT)
-    assert limit.limit == 1 and limit.active_slots == 0
-
-
+@pytest.mark.xfail(strict=True, reason="known gap: no exclusion between a period run and a delta run in "
+                                       "different processes (docs/scale-out.md)")
 @pytest.mark.usefixtures("env")
 def test_a_period_sync_and_a_delta_racing_for_one_new_work_log_make_one_timesheet(kimai_state, oxigraph):
     """Kimai allows overlaps (its default), and every Kimai read takes a second, so each run reads
