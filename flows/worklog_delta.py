@@ -27,6 +27,7 @@ from kimaisync.sparql.client import SparqlClient
 from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.worklog_report import work_log_report
+from kimaisync.writer_lock import one_work_log_writer_async
 from tasks.artifacts import publish_report
 from tasks.common import READ_RETRIES
 from tasks.flow_exit import end_sync_flows_promptly
@@ -100,16 +101,19 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
     settings = load_settings()
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
-    with KimaiClient.from_settings(settings) as kimai:
-        snap, kimai_side, scope = read_affected.fn(sparql, kimai, settings, sorted(set(work_logs)))
-        options = plan_options(settings, period=None, force=False)
-        options.days = scope
-        result = plan_work_logs.fn(sparql, snap, kimai_side, options)
-        outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
-                                  dry_run=dry_run, plain=True)
-        report = work_log_report(f"Changed work logs ({len(set(work_logs))})", outcomes, result, dry_run=dry_run,
-                                 names=snap.person_names, warnings=kimai_side.warnings)
-        report.stats.update(kimai_requests=kimai.requests_made, sparql_round_trips=sparql.round_trips)
+    # No period run reads and writes meanwhile (serve runs the fallback in a process of its own):
+    # see kimaisync.writer_lock.
+    async with one_work_log_writer_async(get_current_settings().home, enabled=not dry_run):
+        with KimaiClient.from_settings(settings) as kimai:
+            snap, kimai_side, scope = read_affected.fn(sparql, kimai, settings, sorted(set(work_logs)))
+            options = plan_options(settings, period=None, force=False)
+            options.days = scope
+            result = plan_work_logs.fn(sparql, snap, kimai_side, options)
+            outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
+                                      dry_run=dry_run, plain=True)
+            report = work_log_report(f"Changed work logs ({len(set(work_logs))})", outcomes, result, dry_run=dry_run,
+                                     names=snap.person_names, warnings=kimai_side.warnings)
+            report.stats.update(kimai_requests=kimai.requests_made, sparql_round_trips=sparql.round_trips)
     ignored = sorted(set(work_logs) - {l.uri for l in snap.work_logs} - set(snap.dangling))
     for iri in ignored:
         report.add("work-log", iri, "skipped", "not a work log (no cal:Vevent, no Kimai id): nothing to sync")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from prefect import flow
+from prefect.settings import get_current_settings
 from prefect.utilities.annotations import quote
 
 from kimaisync.gctune import fewer_collections
@@ -21,6 +22,7 @@ from kimaisync.reconcile import reconciliation
 from kimaisync.settings import Settings, load_settings
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.worklog_report import work_log_report
+from kimaisync.writer_lock import one_work_log_writer
 from tasks.artifacts import publish_report, publish_table
 from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import (list_kimai_timesheets, period_window, plan_work_logs, read_kimai_period,
@@ -48,14 +50,17 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
     with fewer_collections(), KimaiClient.from_settings(settings) as kimai:
-        listing = list_kimai_timesheets.submit(kimai, start, end)  # both sides are read at once
-        snap = read_timekeeper_period(sparql, settings, start, end)
-        kimai_side = read_kimai_period(kimai, quote(snap), start, end, settings.kimai_concurrency,
-                                       listed=quote(listing.result()))
-        result = plan_work_logs(sparql, quote(snap), quote(kimai_side),
-                                plan_options(settings, period=(start, end), force=force))
-        outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
-                                  dry_run=dry_run)
+        # No delta run reads and writes meanwhile (it could create the timesheet of a new work log
+        # this run has read, and this run a second one): see kimaisync.writer_lock.
+        with one_work_log_writer(get_current_settings().home, enabled=not dry_run):
+            listing = list_kimai_timesheets.submit(kimai, start, end)  # both sides are read at once
+            snap = read_timekeeper_period(sparql, settings, start, end)
+            kimai_side = read_kimai_period(kimai, quote(snap), start, end, settings.kimai_concurrency,
+                                           listed=quote(listing.result()))
+            result = plan_work_logs(sparql, quote(snap), quote(kimai_side),
+                                    plan_options(settings, period=(start, end), force=force))
+            outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
+                                      dry_run=dry_run)
         if dry_run or not result.kimai_writes:
             after = kimai_side.timesheets
         else:  # read back what Kimai holds now: the reconciliation shows the truth, not our hopes

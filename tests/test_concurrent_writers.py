@@ -1,12 +1,7 @@
-"""A period sync (the fallback's, run by serve's runner or a worker) and a delta run (executed by the
-receiver) at the same time, for one new work log.
-
-A known gap (docs/scale-out.md): both read the work log before either has written its timesheet,
-and both create one. A Prefect global concurrency limit closes it, but Prefect frees a killed
-holder's slot only through its repossessor service, which the temporary server does not run
-(every later run then waits for good): tried and taken back. The test stays, strict xfail, to
-show the gap and to pass once it is closed.
-"""
+"""A period sync (the fallback's, which serve's runner executes in a process of its own) and a delta
+run (executed in the receiver's process) at the same time, for one new work log: without the
+machine's writer lock (kimaisync.writer_lock) both read the work log before either has written
+its timesheet, and both create one."""
 
 from __future__ import annotations
 
@@ -55,8 +50,6 @@ def posts(kimai_state) -> list:
     return [r for r in kimai_state.requests if r.method == "POST" and r.path == "/api/timesheets"]
 
 
-@pytest.mark.xfail(strict=True, reason="known gap: no exclusion between a period run and a delta run in "
-                                       "different processes (docs/scale-out.md)")
 @pytest.mark.usefixtures("env")
 def test_a_period_sync_and_a_delta_racing_for_one_new_work_log_make_one_timesheet(kimai_state, oxigraph):
     """Kimai allows overlaps (its default), and every Kimai read takes a second, so each run reads
