@@ -103,10 +103,11 @@ def emu():
         yield ns
 
 
-@pytest.mark.parametrize("n, expected_requests", [(0, 1), (1, 1), (500, 1), (1000, 2), (1001, 3)])
-def test_timesheet_lists_come_back_whole_and_once(emu, n, expected_requests):
+@pytest.mark.parametrize("n, expected_requests", [(0, 1), (1, 1), (500, 1), (1000, 2), (1001, 3), (2600, 6)])
+@pytest.mark.parametrize("pages_at_once", [1, 4])
+def test_timesheet_lists_come_back_whole_and_once(emu, n, expected_requests, pages_at_once):
     emu.seed(n)
-    with emu.client() as kimai:
+    with emu.client(page_concurrency=pages_at_once) as kimai:
         ids = [t.id for t in kimai.timesheets()]
     assert ids == sorted(emu.state.timesheets) and len(ids) == n
     assert len(emu.listing_requests()) == expected_requests

@@ -29,6 +29,7 @@ import string
 import threading
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone as dt_timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, TypeVar
@@ -254,6 +255,7 @@ class KimaiClient:
         transport: httpx.BaseTransport | None = None,
         retries: int = 4,
         sleep: Callable[[float], None] = time.sleep,
+        page_concurrency: int = 1,
     ):
         secret = token.get_secret_value() if hasattr(token, "get_secret_value") else token
         if not isinstance(secret, str) or not secret.strip():
@@ -275,6 +277,7 @@ class KimaiClient:
         self.auth_kind = "legacy" if self.api_user else "bearer"
         self.timeout = float(timeout)
         self.retries = int(retries)
+        self.page_concurrency = max(1, int(page_concurrency))  # timesheet pages read at once (see _paginate)
         self._sleep = sleep
         self._secret = secret  # only for scrubbing foreign text; never printed
         _SCRUB_SECRETS.secrets.add(secret)
@@ -309,6 +312,7 @@ class KimaiClient:
             timeout=settings.kimai_timeout,
             retries=settings.kimai_retries,
             max_connections=max(4, 2 * settings.kimai_concurrency),
+            page_concurrency=settings.kimai_concurrency,
         )
         opts.update(kw)
         return cls(settings.kimai_base, settings.api_token, **opts)
@@ -612,6 +616,48 @@ class KimaiClient:
         return self._paginate(params, size)
 
     def _paginate(self, params: dict[str, Any], size: int) -> Iterator[KimaiTimesheet]:
+        if self.page_concurrency > 1:
+            rows = self._pages_at_once(params)
+            if rows is not None:
+                yield from rows
+                return
+        yield from self._pages_one_by_one(params, size)
+
+    def _pages_at_once(self, params: dict[str, Any]) -> list[KimaiTimesheet] | None:
+        """Page 1, then every other page at once (`page_concurrency` in flight); None when the
+        answers do not fit together (a count that changed, a page gone or short): the data moved
+        while it was read, and the careful one-by-one reading below takes over from the start.
+
+        Ten thousand timesheets are twenty pages of 500: read one after the other they cost
+        twenty round trips, at once about three."""
+        def page(n: int) -> tuple[httpx.Response, list[KimaiTimesheet]]:
+            resp = self._call("GET", "/timesheets", params={**params, "page": n}, forbidden=_LIST_TIMESHEETS,
+                              not_found=_ENDPOINT_HINT if n == 1 else None)
+            return resp, self._models(KimaiTimesheet, resp)  # parsed as it arrives: no body waits
+
+        first, rows = page(1)
+        count, pages = _header_int(first, "X-Total-Count"), _header_int(first, "X-Total-Pages")
+        per_page = _header_int(first, "X-Per-Page")
+        if count is None or pages is None or not per_page:
+            return None  # no counts to check the pages against: one by one
+        if pages <= 1 or len(rows) < per_page:
+            return rows if len(rows) == count else None
+        with ThreadPoolExecutor(max_workers=min(self.page_concurrency, pages - 1),
+                                thread_name_prefix="kimai-page") as pool:
+            try:
+                answers = [(_header_int(resp, "X-Total-Count"), more)
+                           for resp, more in pool.map(page, range(2, pages + 1))]
+            except KimaiNotFoundError:
+                return None  # a page vanished: rows were deleted meanwhile
+        for n, (page_count, more) in enumerate(answers, start=2):
+            full = per_page if n < pages else count - per_page * (pages - 1)
+            if page_count != count or len(more) != full:
+                return None
+            rows += more
+        seen: set[int] = set()
+        return [r for r in rows if not (r.id in seen or seen.add(r.id))]
+
+    def _pages_one_by_one(self, params: dict[str, Any], size: int) -> Iterator[KimaiTimesheet]:
         seen: set[int] = set()
         page = 1
         pos = 0  # every row at offsets [0, pos) of the data as of the latest answer has been yielded
