@@ -60,7 +60,8 @@ from kimaisync.kimai.models import (
     TimesheetWrite,
 )
 from kimaisync.kimai.timefmt import format_local, format_query
-from kimaisync.kimai.transport import one_write_transport
+from kimaisync.kimai.lean_transport import LeanTransport
+from kimaisync.kimai.transport import shared_tls_context
 from kimaisync.retry import call_with_retry
 
 log = logging.getLogger("kimaisync.kimai")
@@ -289,7 +290,8 @@ class KimaiClient:
             headers["Authorization"] = f"Bearer {secret}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         if transport is None:
-            transport = one_write_transport(limits)  # one write per request, TCP_NODELAY: see .transport
+            # one write per request, TCP_NODELAY, no h11: see .lean_transport
+            transport = LeanTransport(max_connections=max_connections, ssl_context=shared_tls_context)
         self._http = _StatelessClient(
             base_url=base + "/",
             headers=headers,
