@@ -250,7 +250,7 @@ def test_serve_killed_in_the_middle_of_a_sync_leaves_no_duplicate_and_nothing_mi
         kimai_state.faults = Faults(latency=0.01, methods={"POST"})
         assert httpx.post(serve.url + route, json=body, timeout=60).status_code == accepted
         wait_until(lambda: len(kimai_state.timesheets) >= APPLY_BATCH - 50, 120, "the first batch's writes", log_file)
-        kimai_state.faults = Faults(latency=0.25, methods={"POST"})  # the rest crawl: the kill lands among them
+        kimai_state.faults = Faults(latency=1.0, methods={"POST"})  # the rest crawl: the kill lands among them
         wait_until(lambda: len(kimai_state.timesheets) >= APPLY_BATCH + 10 and stored_ids(oxigraph, logs), 120,
                    "the first batch's ids in the store and more writes", log_file)
         serve.kill()
