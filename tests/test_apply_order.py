@@ -112,3 +112,25 @@ def test_parking_steps_are_reported_only_when_they_fail():
         assert len(kimai.patched) == 3 and kimai.patched[0] == kimai.patched[2] != kimai.patched[1]
         assert len(outcomes) == rows
         assert ("moved out of the way" in outcomes[0].message) == fail
+
+
+def test_a_parked_record_whose_begin_does_not_change_is_put_back_whole():
+    """A parked record's planned PATCH names only what differs from where it was before the park;
+    a begin that did not change must still be sent, or the record keeps the park's begin. Found by
+    `bench/fault_campaign.py --edits`: a work log ended at 11:30 as planned but began at 08:15."""
+    def planned(tid, old, new):
+        a = upd(tid, old, new)
+        a.changes = {k: v for k, v, was in (("begin", h(new[0]), h(old[0])), ("end", h(new[1]), h(old[1])))
+                     if v != was}
+        return a
+    # A grows at its end into B's slot; B and C trade places: A waits on B, which waits on C and C on B.
+    a = planned(1, (0, 1), (0, 1.5))
+    b = planned(2, (1, 2), (2, 3))
+    c = planned(3, (2, 3), (1.5, 2))
+    moves = ordered_moves([a, b, c], {1: (14, h(0), h(1)), 2: (14, h(1), h(2)), 3: (14, h(2), h(3))})
+    assert any(m.step for m in moves)  # the cycle made a park
+    now = {1: (h(0), h(1)), 2: (h(1), h(2)), 3: (h(2), h(3))}
+    for m in moves:  # as Kimai applies a PATCH: only the fields sent change
+        b0, e0 = now[m.timesheet_id]
+        now[m.timesheet_id] = (m.changes.get("begin", b0), m.changes.get("end", e0))
+    assert now == {1: (h(0), h(1.5)), 2: (h(2), h(3)), 3: (h(1.5), h(2))}

@@ -117,6 +117,9 @@ def ordered_moves(actions: list[Action], held: Held | None = None) -> list[Actio
                 continue
             pick = pending[0]  # its target is taken by a record that stays: Kimai will say so, a later run heals
         pending.remove(pick)
+        if pick.timesheet_id in parked:  # its PATCH must undo the park too: begin and end, changed or not
+            pick = dataclasses.replace(pick, changes={**pick.changes, "begin": pick.desired.begin,
+                                                      "end": pick.desired.end})
         now.put(pick.timesheet_id, pick.desired.user, pick.desired.begin, pick.desired.end)
         order.append(pick)
     return deletes + order
