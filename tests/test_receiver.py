@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 import time
 
@@ -11,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from deployments.receiver import create_app, flows_by_route
 from deployments.run_queue import RunQueue
-from kimaisync.fixtures import TimekeeperData
+from worklog_helpers import one_new_work_log
 
 LOG = "http://timekeeper.redpencil.io/work-logs/67D184E2A3B8E1000A000077"
 CAL = "http://www.w3.org/2002/12/cal/ical#"
@@ -211,13 +210,7 @@ def test_concurrent_deltas_for_one_new_work_log_make_one_kimai_timesheet(kimai_s
                  "MU_SPARQL_UPDATE_ENDPOINT": oxigraph.update_url, "KIMAI_GRAPH": KIMAI_GRAPH,
                  "TIMEKEEPER_GRAPH": TIMEKEEPER_GRAPH}.items():
         monkeypatch.setenv(k, v)
-    user = kimai_state.add_user("lotte", timezone="Europe/Brussels")
-    proj = kimai_state.add_project("P", kimai_state.add_customer("C").id)
-    act = kimai_state.add_activity("General", proj.id)
-    tk = TimekeeperData()
-    task = tk.activity(act.id, tk.project(proj.id, "P"), "General")
-    log = tk.work_log(tk.person("Lotte", user.id), task, dt.date(2025, 3, 12), "PT2H")
-    tk.load(oxigraph.client())
+    log = one_new_work_log(kimai_state, oxigraph)
     from prefect import get_client
     from flows.worklog_delta import sync_work_log_changes
 

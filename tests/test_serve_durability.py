@@ -30,6 +30,7 @@ from kimaisync.fixtures import TimekeeperData
 from kimaisync.marker import marker_of
 from kimaisync.triplestores import free_port
 from tasks.worklogs import APPLY_BATCH  # creations are applied, and their ids recorded, this many at a time
+from worklog_helpers import one_new_work_log
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -95,13 +96,7 @@ def serve_env(kimai, oxigraph, tmp_path) -> dict:
 
 
 def test_a_delta_accepted_before_a_crash_is_synced_after_the_restart(kimai_state, kimai, oxigraph, tmp_path):
-    user = kimai_state.add_user("lotte", timezone="Europe/Brussels")
-    proj = kimai_state.add_project("P", kimai_state.add_customer("C").id)
-    act = kimai_state.add_activity("General", proj.id)
-    tk = TimekeeperData()
-    log = tk.work_log(tk.person("Lotte", user.id), tk.activity(act.id, tk.project(proj.id, "P"), "General"),
-                      dt.date(2025, 3, 12), "PT2H")
-    tk.load(oxigraph.client())
+    log = one_new_work_log(kimai_state, oxigraph)
 
     serve = Serve(serve_env(kimai, oxigraph, tmp_path), free_port(), tmp_path / "serve.log")
     try:

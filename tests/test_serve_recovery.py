@@ -7,17 +7,16 @@ the engine's 300 s lease. On the next start it is scheduled again and runs to co
 
 from __future__ import annotations
 
-import datetime as dt
 import signal
 import time
 
 import pytest
 
 from kimai_emulator.state import Faults
-from kimaisync.fixtures import TimekeeperData
 from kimaisync.marker import marker_of
 from kimaisync.triplestores import free_port
 from test_serve_durability import Serve, serve_env, wait_until
+from worklog_helpers import one_new_work_log
 
 pytestmark = pytest.mark.usefixtures("prefect_server")
 
@@ -27,13 +26,7 @@ def test_a_run_under_way_when_serve_was_killed_runs_again_without_waiting_for_it
     from prefect import get_client
     from prefect.states import Scheduled
 
-    user = kimai_state.add_user("lotte", timezone="Europe/Brussels")
-    proj = kimai_state.add_project("P", kimai_state.add_customer("C").id)
-    act = kimai_state.add_activity("General", proj.id)
-    tk = TimekeeperData()
-    log = tk.work_log(tk.person("Lotte", user.id), tk.activity(act.id, tk.project(proj.id, "P"), "General"),
-                      dt.date(2025, 3, 12), "PT2H")
-    tk.load(oxigraph.client())
+    log = one_new_work_log(kimai_state, oxigraph)
     log_file = tmp_path / "serve.log"
     serve = Serve(serve_env(kimai, oxigraph, tmp_path), free_port(), log_file)
     try:

@@ -121,9 +121,14 @@ def read_work_logs_of_days(client: SparqlClient, days: Iterable[tuple[str, dt.da
     pairs = sorted(set(days))
     rows: list[dict[str, str]] = []
     for batch in chunked(pairs, VALUES_BATCH):
-        values = " ".join(f"({escape.uri(p)} {escape.date(d)})" for p, d in batch)
-        rows += _work_log_rows(client, f"?log prov:wasAssociatedWith ?p . VALUES (?p ?date) {{ {values} }}")
-    return _assemble(rows)
+        # Persons in VALUES, dates as a window, the exact pairs kept below: Virtuoso fails on a
+        # VALUES row that fixes a typed date (SP031 "ssg_print_rvr_fixed_val(): no SPART_VARR_FIXED").
+        persons = " ".join(escape.uri(p) for p in sorted({p for p, _ in batch}))
+        first, last = min(d for _, d in batch), max(d for _, d in batch)
+        rows += _work_log_rows(client, f"?log prov:wasAssociatedWith ?p . VALUES ?p {{ {persons} }} "
+                                       f"{_in_window(first, last)}")
+    wanted = set(pairs)
+    return _assemble(rows, keep=lambda l: (l.person, l.date) in wanted)
 
 
 def read_resolution(client: SparqlClient, logs: list[WorkLog], snap: TimekeeperSnapshot,
