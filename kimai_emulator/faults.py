@@ -46,6 +46,8 @@ class Faults:
 
     Per matching request, in this order:
 
+    * ``after=N``: the first N matching requests pass untouched (no fault, no latency); the rest
+      get the faults below -- a server that degrades in the middle of a run.
     * ``rate_limit_every=N``: the N-th, 2N-th, ... matching request starts a burst of
       ``max(1, rate_limit_burst)`` consecutive 429 replies with a ``Retry-After: retry_after`` header.
     * otherwise one draw ``r`` from the seeded RNG picks: ``r < timeout_rate`` -> timeout,
@@ -69,6 +71,7 @@ class Faults:
     retry_after: int = 1
     methods: set[str] = field(default_factory=lambda: {"GET", "POST", "PATCH", "DELETE"})
     paths_prefix: str = "/api/timesheets"
+    after: int = 0
     _rng: random.Random = field(init=False, repr=False, compare=False)
     _matched: int = field(default=0, init=False, repr=False, compare=False)
     _burst_left: int = field(default=0, init=False, repr=False, compare=False)
@@ -79,17 +82,22 @@ class Faults:
     def applies_to(self, method: str, path: str) -> bool:
         return method in self.methods and path.startswith(self.paths_prefix)
 
+    def passes_untouched(self) -> bool:
+        """Whether the matching request being served is one of the first ``after`` (counts it)."""
+        self._matched += 1
+        return self._matched <= self.after
+
     def decide(self) -> tuple[str, int | None] | None:
         """Pick the fault for the next matching request: ``(kind, status)`` or None.
 
         ``status`` is what the client will be answered; None for a lost response, whose status
         is whatever the application answers before the reply is destroyed.
 
-        Callers must serialise calls (the state lock does) so that the sequence, and therefore
-        the outcome for a given seed, does not depend on thread scheduling.
+        Called after ``passes_untouched`` said no. Callers must serialise calls (the state lock
+        does) so that the sequence, and therefore the outcome for a given seed, does not depend on
+        thread scheduling.
         """
-        self._matched += 1
-        if self.rate_limit_every and self._matched % self.rate_limit_every == 0:
+        if self.rate_limit_every and (self._matched - self.after) % self.rate_limit_every == 0:
             self._burst_left = max(1, self.rate_limit_burst)
         if self._burst_left:
             self._burst_left -= 1
@@ -124,7 +132,7 @@ class FaultInjector:
         method, path = scope["method"], scope["path"]
         with self.state.lock:
             faults = self.state.faults
-            matches = faults.applies_to(method, path)
+            matches = faults.applies_to(method, path) and not faults.passes_untouched()
             decision = faults.decide() if matches else None
             if decision:
                 self.state.fault_log.append((method, path, decision[0]))

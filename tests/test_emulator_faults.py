@@ -139,6 +139,19 @@ def test_latency(client, state):
     assert time.monotonic() - started >= 0.2
 
 
+def test_faults_start_after_the_first_n_matching_requests(client, state):
+    """A server that degrades mid-run: the first `after` matching requests are served as usual, quickly."""
+    state.faults = Faults(error_rate=1.0, latency=0.3, methods={"GET"}, after=2)
+    started = time.monotonic()
+    assert [client.get("/api/timesheets", headers=ADMIN).status_code for _ in range(2)] == [200, 200]
+    assert client.post("/api/timesheets", headers=ADMIN, json={}).status_code == 400  # not a matching method
+    assert time.monotonic() - started < 0.3
+    assert client.get("/api/timesheets", headers=ADMIN).status_code >= 500
+    assert time.monotonic() - started >= 0.3
+    state.faults = Faults(rate_limit_every=2, after=1)
+    assert [client.get("/api/timesheets", headers=ADMIN).status_code for _ in range(5)] == [200, 200, 429, 200, 429]
+
+
 # --------------------------------------------------------------------------------- request log
 
 def test_requests_are_recorded(client, state):
