@@ -103,7 +103,8 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
     sparql = SparqlClient.from_settings(settings)
     # No period run reads and writes meanwhile (serve runs the fallback in a process of its own):
     # see kimaisync.writer_lock.
-    async with one_work_log_writer_async(get_current_settings().home, enabled=not dry_run):
+    async with one_work_log_writer_async(get_current_settings().home, database_url=settings.writer_lock_dsn,
+                                         enabled=not dry_run):
         with KimaiClient.from_settings(settings) as kimai:
             snap, kimai_side, scope = read_affected.fn(sparql, kimai, settings, sorted(set(work_logs)))
             options = plan_options(settings, period=None, force=False)

@@ -52,7 +52,8 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
     with fewer_collections(), KimaiClient.from_settings(settings) as kimai:
         # No delta run reads and writes meanwhile (it could create the timesheet of a new work log
         # this run has read, and this run a second one): see kimaisync.writer_lock.
-        with one_work_log_writer(get_current_settings().home, enabled=not dry_run):
+        with one_work_log_writer(get_current_settings().home, database_url=settings.writer_lock_dsn,
+                                 enabled=not dry_run):
             listing = list_kimai_timesheets.submit(kimai, start, end)  # both sides are read at once
             snap = read_timekeeper_period(sparql, settings, start, end)
             kimai_side = read_kimai_period(kimai, quote(snap), start, end, settings.kimai_concurrency,

@@ -117,6 +117,13 @@ class SparqlQueryError(SparqlError):
     """The store rejected the query (4xx): a bug in the query or a permission problem."""
 
 
+# --------------------------------------------------------------------------- writer lock
+
+
+class WriterLockUnavailable(SyncError):
+    """The database holding the work-log writer lock cannot be reached: the run writes nothing."""
+
+
 # --------------------------------------------------------------------------- retry policy
 
 
@@ -128,7 +135,7 @@ def is_retryable(exc: BaseException) -> bool:
     """
     if isinstance(exc, (KimaiRateLimitedError, KimaiServerError, KimaiTransportError)):
         return True
-    if isinstance(exc, SparqlUnavailableError):
+    if isinstance(exc, (SparqlUnavailableError, WriterLockUnavailable)):
         return True
     return False
 

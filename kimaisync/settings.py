@@ -11,6 +11,7 @@ import os
 import re
 import warnings
 from functools import lru_cache
+from urllib.parse import urlsplit
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -18,6 +19,8 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kimaisync.errors import ConfigurationError
+from kimaisync.pg_lock import plain_dsn
+from kimaisync.pg_lock import where as lock_where
 
 DEFAULT_RESOURCE_BASE_URI = "http://timekeeper.redpencil.io"
 DEFAULT_WORKSPACE_URI = "http://timekeeper.redpencil.io/workspaces/7530c9c9-4905-4fae-b63f-7a8d29232377"
@@ -41,6 +44,7 @@ EXAMPLES = {
     "DELETE_GUARD_SHARE": "DELETE_GUARD_SHARE=0.2",
     "KIMAI_TIMEOUT": "KIMAI_TIMEOUT=30",
     "SPARQL_TIMEOUT": "SPARQL_TIMEOUT=60",
+    "WRITER_LOCK_DATABASE_URL": "WRITER_LOCK_DATABASE_URL=postgresql://kimai_sync:<password>@db-host:5432/prefect",
 }
 
 
@@ -99,6 +103,9 @@ class Settings(BaseSettings):
     # every 10,000.
     kimai_retries: int = Field(default=7, ge=0, le=20)
     sparql_timeout: float = Field(default=60.0, gt=0)
+    # Unset: one work-log writer at a time on this machine (a file lock). Set, for workers on several
+    # machines: a PostgreSQL advisory lock in this database (kimaisync.pg_lock).
+    writer_lock_database_url: SecretStr | None = None
 
     @field_validator("fallback_sync_cron")
     @classmethod
@@ -145,6 +152,20 @@ class Settings(BaseSettings):
                              "non-ASCII)")
         return v
 
+    @field_validator("writer_lock_database_url", mode="before")
+    @classmethod
+    def _lock_url(cls, v):
+        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
+        if raw is None or not str(raw).strip():
+            return None
+        raw = str(raw).strip()
+        scheme, sep, rest = raw.partition("://")
+        if not sep or scheme.split("+", 1)[0].lower() not in ("postgresql", "postgres"):
+            raise ValueError("is not a PostgreSQL URL (it starts with postgresql://)")
+        if not urlsplit("postgresql://" + rest).hostname:
+            raise ValueError("names no host")
+        return SecretStr(plain_dsn(raw))  # Prefect's form postgresql+asyncpg:// is taken too
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.mu_sparql_update_endpoint is None:
@@ -165,6 +186,11 @@ class Settings(BaseSettings):
     @property
     def sparql_update_url(self) -> str:
         return str(self.mu_sparql_update_endpoint)
+
+    @property
+    def writer_lock_dsn(self) -> str | None:
+        """Where the work-log writer lock lives across machines (a secret: it may hold a password)."""
+        return self.writer_lock_database_url.get_secret_value() if self.writer_lock_database_url else None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -194,7 +220,9 @@ class Settings(BaseSettings):
                 + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
                 + f"; SPARQL query {shown(self.sparql_query_url)} update {shown(self.sparql_update_url)}"
                 + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")
-                + graphs + f"; timezone {self.timezone}")
+                + graphs + f"; timezone {self.timezone}"
+                + "; work-log writer lock " + (f"PostgreSQL {lock_where(self.writer_lock_dsn)}" if self.writer_lock_dsn
+                                               else "on this machine only (WRITER_LOCK_DATABASE_URL unset)"))
 
 
 _USERINFO_PASSWORD = re.compile(r"(//[^/@\s:]*):[^/@\s]*@")

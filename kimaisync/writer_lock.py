@@ -6,7 +6,9 @@ create one: overlapping, both could create. Holding this lock from their reads t
 write keeps them apart. It is an flock(2) on a file in a folder both processes share (Prefect's
 home): held per open file, so two threads of one process exclude each other too, and released by
 the kernel when the process ends however it ends, so a killed run never blocks the next one.
-Processes on other machines (workers of a scaled-out engine) are not covered: docs/scale-out.md.
+Processes on other machines (workers of a scaled-out engine) do not see it: with
+WRITER_LOCK_DATABASE_URL set, every writer takes a PostgreSQL advisory lock instead
+(kimaisync.pg_lock, docs/scale-out.md).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import contextlib
 import fcntl
 import os
 from pathlib import Path
+
+from kimaisync.pg_lock import held_across_machines, held_across_machines_async
 
 LOCK_NAME = "kimai-sync-work-log-writes.lock"
 
@@ -47,11 +51,16 @@ def _release(fd: int) -> None:
 
 
 @contextlib.contextmanager
-def one_work_log_writer(folder: str | os.PathLike, *, enabled: bool = True):
-    """Hold the machine's work-log writer lock while the block runs (waiting for it); a no-op
-    when not `enabled` (a dry run writes nothing)."""
+def one_work_log_writer(folder: str | os.PathLike, *, database_url: str | None = None, enabled: bool = True):
+    """Hold the work-log writer lock while the block runs (waiting for it): the machine's, or the
+    one in the PostgreSQL database at `database_url`; a no-op when not `enabled` (a dry run writes
+    nothing)."""
     if not enabled:
         yield
+        return
+    if database_url:
+        with held_across_machines(database_url):
+            yield
         return
     fd = _acquire(folder)
     try:
@@ -61,11 +70,16 @@ def one_work_log_writer(folder: str | os.PathLike, *, enabled: bool = True):
 
 
 @contextlib.asynccontextmanager
-async def one_work_log_writer_async(folder: str | os.PathLike, *, enabled: bool = True):
-    """The same for a coroutine: it tries without blocking the event loop, every POLL seconds, and
-    a cancelled wait leaves nothing held."""
+async def one_work_log_writer_async(folder: str | os.PathLike, *, database_url: str | None = None,
+                                    enabled: bool = True):
+    """The same for a coroutine: it waits without blocking the event loop (the machine's lock is
+    tried every POLL seconds), and a cancelled wait leaves nothing held."""
     if not enabled:
         yield
+        return
+    if database_url:
+        async with held_across_machines_async(database_url):
+            yield
         return
     fd = _open(folder)
     try:

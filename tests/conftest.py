@@ -91,6 +91,26 @@ def prefect_server():
         yield
 
 
+@pytest.fixture(scope="session")
+def postgres():
+    """A throw-away PostgreSQL cluster on 127.0.0.1 (user and database `prefect`, no password); `.url`."""
+    from pathlib import Path
+
+    from scale_out_helpers import PostgresCluster, postgres_unavailable
+
+    reason = postgres_unavailable()
+    if reason:
+        pytest.skip(reason)
+    root = Path(tempfile.mkdtemp(prefix="kimaisync-test-pg-"))
+    cluster = PostgresCluster(root / "pg")
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        import shutil
+        shutil.rmtree(root, ignore_errors=True)
+
+
 API_TOKEN = "test-token-0123456789abcdef"
 
 

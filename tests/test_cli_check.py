@@ -32,6 +32,27 @@ def test_unreachable_store_is_named(sync_env, monkeypatch, capsys):
     assert "triplestore: FAILED: cannot reach the triplestore at " + url in out
 
 
+def test_the_writer_lock_database_is_reached_and_said_free_or_held(sync_env, monkeypatch, postgres, tmp_path, capsys):
+    from kimaisync.writer_lock import one_work_log_writer
+
+    monkeypatch.setenv("WRITER_LOCK_DATABASE_URL", postgres.url)
+    assert main(["check"]) == 0
+    assert "writer lock: ok (PostgreSQL 127.0.0.1:" in capsys.readouterr().out
+    with one_work_log_writer(tmp_path, database_url=postgres.url):
+        assert main(["check"]) == 0
+        assert "held by a sync writing work logs right now" in capsys.readouterr().out
+    assert main(["check"]) == 0
+    assert "/prefect; free)" in capsys.readouterr().out
+
+
+def test_an_unreachable_writer_lock_database_fails_the_check_without_its_password(sync_env, monkeypatch, capsys):
+    monkeypatch.setenv("WRITER_LOCK_DATABASE_URL", f"postgresql://sync:pw-SECRET-9@127.0.0.1:{free_port()}/prefect")
+    assert main(["check"]) == 1
+    out = capsys.readouterr().out
+    assert "writer lock: FAILED: the work-log writer lock's database 127.0.0.1:" in out and "check FAILED" in out
+    assert "pw-SECRET-9" not in out
+
+
 def test_missing_settings_are_listed(monkeypatch, capsys):
     monkeypatch.delenv("API_TOKEN", raising=False)
     monkeypatch.delenv("KIMAI_ENDPOINT", raising=False)

@@ -1,7 +1,8 @@
 """A period sync (the fallback's, which serve's runner executes in a process of its own) and a delta
 run (executed in the receiver's process) at the same time, for one new work log: without the
 machine's writer lock (kimaisync.writer_lock) both read the work log before either has written
-its timesheet, and both create one."""
+its timesheet, and both create one. Run with each lock: the machine's (a file lock), and the one
+across machines (WRITER_LOCK_DATABASE_URL: a PostgreSQL advisory lock, then the only one taken)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,17 @@ def posts(kimai_state) -> list:
     return [r for r in kimai_state.requests if r.method == "POST" and r.path == "/api/timesheets"]
 
 
-@pytest.mark.usefixtures("sync_env")
-def test_a_period_sync_and_a_delta_racing_for_one_new_work_log_make_one_timesheet(kimai_state, store):
+@pytest.fixture(params=["machine", "postgresql"])
+def lock(request, monkeypatch, sync_env):
+    """Which work-log writer lock the runs take."""
+    if request.param == "postgresql":
+        monkeypatch.setenv("WRITER_LOCK_DATABASE_URL", request.getfixturevalue("postgres").url)
+    else:
+        monkeypatch.delenv("WRITER_LOCK_DATABASE_URL", raising=False)
+    return request.param
+
+
+def test_a_period_sync_and_a_delta_racing_for_one_new_work_log_make_one_timesheet(kimai_state, store, lock):
     """Kimai allows overlaps (its default), and every Kimai read takes a second, so each run reads
     while the other does: without the exclusion both see no timesheet and both create one."""
     from flows.worklog_period import sync_work_log_period

@@ -1,5 +1,7 @@
 """Scale-out on a real engine, as docs/scale-out.md describes it: PostgreSQL, a Prefect server on
-it, `prefect deploy --all` from a clone, two process workers; runs go through the workers.
+it, `prefect deploy --all` from a clone, two process workers and the receiver, each with a Prefect
+home of its own (so, as far as the machine's file lock can tell, on machines of their own) and the
+work-log writer lock in PostgreSQL (WRITER_LOCK_DATABASE_URL); runs go through the workers.
 
 Slow (about a minute): deselect with `-m "not scale_out"`. Skips with a one-line reason where
 PostgreSQL 15 is not installed.
@@ -18,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from kimai_emulator.state import Faults
 from kimaisync.fixtures import TimekeeperData
 from kimaisync.marker import marker_of
 from kimaisync.triplestores import free_port
@@ -70,7 +73,8 @@ def engine(kimai, oxigraph):
 
         sync = {"API_TOKEN": API_TOKEN, "KIMAI_ENDPOINT": kimai.url, "MU_SPARQL_ENDPOINT": oxigraph.query_url,
                 "MU_SPARQL_UPDATE_ENDPOINT": oxigraph.update_url, "KIMAI_GRAPH": KIMAI_GRAPH,
-                "TIMEKEEPER_GRAPH": TIMEKEEPER_GRAPH, "TIMEZONE": "Europe/Brussels"}
+                "TIMEKEEPER_GRAPH": TIMEKEEPER_GRAPH, "TIMEZONE": "Europe/Brussels",
+                "WRITER_LOCK_DATABASE_URL": cluster.url}  # Prefect's own database will do
         for n in (1, 2):
             env = prefect_env(os.environ, root / f"worker{n}-home", api, PREFECT_WORKER_QUERY_SECONDS="1",
                               PWD=str(clone), **sync)
@@ -100,6 +104,13 @@ def wait_listening(url: str, proc, procs: Processes, timeout: float = 60) -> Non
         except httpx.HTTPError:
             time.sleep(0.2)
     raise RuntimeError(f"receiver not listening within {timeout:.0f}s:\n{procs.log_of('receiver')}")
+
+
+def delta_body(log: str, duration: str) -> list:
+    """What the delta-notifier posts when a work log's duration is written."""
+    return [{"inserts": [{"subject": {"type": "uri", "value": log},
+                          "predicate": {"type": "uri", "value": "http://www.w3.org/2002/12/cal/ical#duration"},
+                          "object": {"type": "literal", "value": duration}}], "deletes": []}]
 
 
 def create_run(api: str, deployment: str, parameters: dict) -> str:
@@ -143,11 +154,7 @@ def test_workers_on_postgres_run_the_deployed_flows(engine, kimai_state, oxigrap
             create_run(api, "work-log-delta-sync/delta", {"work_logs": [new_log]}),
             create_run(api, "work-log-delta-sync/delta", {"work_logs": [new_log]})]
     # The receiver, pointed at the same server: a delta becomes a run of the delta deployment.
-    cal = "http://www.w3.org/2002/12/cal/ical#"
-    body = [{"inserts": [{"subject": {"type": "uri", "value": posted_log},
-                          "predicate": {"type": "uri", "value": cal + "duration"},
-                          "object": {"type": "literal", "value": "PT3H"}}], "deletes": []}]
-    assert httpx.post(receiver + "/delta", json=body, timeout=30).status_code == 204
+    assert httpx.post(receiver + "/delta", json=delta_body(posted_log, "PT3H"), timeout=30).status_code == 204
     final = wait_final(api, runs, procs)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(marker_of(t.description) == posted_log.rsplit("/", 1)[1]
@@ -166,3 +173,33 @@ def test_workers_on_postgres_run_the_deployed_flows(engine, kimai_state, oxigrap
     assert set(per_log) == wanted and set(per_log.values()) == {1}  # one timesheet each, no duplicate
     creates = [r for r in kimai_state.requests if r.method == "POST" and r.path == "/api/timesheets"]
     assert len(creates) == 5
+
+    # A period run on a worker and a delta the receiver executes, racing for one new work log, every
+    # Kimai read taking a second so that each reads while the other does: the writer lock in
+    # PostgreSQL keeps them apart, so the second finds the first's timesheet instead of creating one.
+    raced = tk.work_log(person, activity, D + dt.timedelta(days=7), "PT1H")
+    tk.load(oxigraph.client())
+    kimai_state.requests.clear()
+    kimai_state.faults = Faults(latency=1.0, methods={"GET"})
+    period = create_run(api, "work-log-period-sync/period", {"start": "2025-03-01", "end": "2025-03-31"})
+    deadline = time.monotonic() + 60
+    while not kimai_state.requests and time.monotonic() < deadline:  # a worker has begun the period run
+        time.sleep(0.02)
+    assert kimai_state.requests, f"the period run did not start reading:\n{procs.log_of('worker1')}"
+    assert httpx.post(receiver + "/delta", json=delta_body(raced, "PT1H"), timeout=30).status_code == 204
+    final = wait_final(api, [period], procs)
+
+    def delta_runs() -> list[dict]:  # the run the receiver executes (and its placeholder, until it is done)
+        return [r for r in httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}, timeout=10).json()
+                if r["parameters"].get("work_logs") == [raced]]
+
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not ((runs := delta_runs()) and all(
+            r["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for r in runs)):
+        time.sleep(0.2)
+    assert len(runs) == 1, (runs, procs.log_of("receiver"))
+    final[runs[0]["id"]] = runs[0]
+    kimai_state.faults = Faults()
+    assert {r["state"]["type"] for r in final.values()} == {"COMPLETED"}, {i: r["state"] for i, r in final.items()}
+    per_log = Counter(marker_of(t.description) for t in kimai_state.timesheets.values())
+    assert per_log[raced.rsplit("/", 1)[1]] == 1 and set(per_log.values()) == {1}, per_log

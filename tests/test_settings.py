@@ -13,7 +13,7 @@ BASE = {"API_TOKEN": "tok-SECRET-123", "KIMAI_ENDPOINT": "https://kimai.example.
 @pytest.fixture
 def env(monkeypatch):
     for k in ("API_TOKEN", "KIMAI_ENDPOINT", "MU_SPARQL_ENDPOINT", "MU_SPARQL_UPDATE_ENDPOINT", "TIMEZONE",
-              "FALLBACK_SYNC_CRON", "KIMAI_API_USER", "DEFAULT_MU_AUTH_SCOPE", "KIMAI_GRAPH", "TIMEKEEPER_GRAPH"):
+              "FALLBACK_SYNC_CRON", "KIMAI_API_USER", "DEFAULT_MU_AUTH_SCOPE", "KIMAI_GRAPH", "TIMEKEEPER_GRAPH", "WRITER_LOCK_DATABASE_URL"):
         monkeypatch.delenv(k, raising=False)
 
     def set_(**values):
@@ -74,3 +74,32 @@ def test_update_endpoint_defaults_to_query_endpoint_and_can_differ(env):
 def test_six_field_cron_accepted(env, cron, prefect):
     env(**BASE, FALLBACK_SYNC_CRON=cron)
     assert cron_for_prefect(load_settings().fallback_sync_cron) == prefect
+
+
+@pytest.mark.parametrize("given", ["postgresql://sync:pw-SECRET-9@db.internal:5433/prefect",
+                                   "postgresql+asyncpg://sync:pw-SECRET-9@db.internal:5433/prefect",
+                                   "postgres://sync:pw-SECRET-9@db.internal:5433/prefect"])
+def test_the_writer_lock_database_is_taken_in_prefects_form_too_and_its_password_never_shown(env, given):
+    env(**BASE, WRITER_LOCK_DATABASE_URL=given)
+    s = load_settings()
+    assert s.writer_lock_dsn.startswith("postgres") and "+asyncpg" not in s.writer_lock_dsn
+    assert "work-log writer lock PostgreSQL db.internal:5433/prefect" in s.describe()
+    assert all("pw-SECRET-9" not in text for text in (repr(s), str(s), s.describe()))
+
+
+def test_without_a_writer_lock_database_the_lock_is_this_machines(env):
+    env(**BASE, WRITER_LOCK_DATABASE_URL="")
+    s = load_settings()
+    assert s.writer_lock_dsn is None and "writer lock on this machine only" in s.describe()
+
+
+@pytest.mark.parametrize("given, says", [("mysql://sync:pw-SECRET-9@db/prefect", "not a PostgreSQL URL"),
+                                         ("db.internal:5432", "not a PostgreSQL URL"),
+                                         ("postgresql://sync:pw-SECRET-9@/prefect", "names no host")])
+def test_a_bad_writer_lock_database_url_is_refused_at_start_without_its_password(env, given, says):
+    env(**BASE, WRITER_LOCK_DATABASE_URL=given)
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    (line,) = info.value.problems
+    assert line.startswith("WRITER_LOCK_DATABASE_URL:") and says in line and "example:" in line
+    assert "pw-SECRET-9" not in str(info.value)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from kimaisync.cli.common import settings_or_exit
-from kimaisync.errors import KimaiError, SparqlError
+from kimaisync.errors import KimaiError, SparqlError, WriterLockUnavailable
 
 
 def register(sub) -> None:
     p = sub.add_parser("check", help="validate settings and reach Kimai and the triplestore",
                        description="Validates the settings, asks Kimai for /api/version and the API user, "
-                                   "and sends an ASK to the triplestore. Exit 1 when anything fails.")
+                                   "sends an ASK to the triplestore, and reaches the writer lock's database when "
+                                   "WRITER_LOCK_DATABASE_URL is set. Exit 1 when anything fails.")
     p.set_defaults(run=run)
 
 
@@ -54,6 +55,17 @@ def run(args) -> int:
     except SparqlError as err:
         failed = True
         print(f"triplestore: FAILED: {err}")
+
+    if settings.writer_lock_dsn:
+        from kimaisync.pg_lock import probe, where
+
+        try:
+            free = probe(settings.writer_lock_dsn)
+            print(f"writer lock: ok (PostgreSQL {where(settings.writer_lock_dsn)}; "
+                  + ("free)" if free else "held by a sync writing work logs right now)"))
+        except WriterLockUnavailable as err:
+            failed = True
+            print(f"writer lock: FAILED: {err}")
 
     print("all is well" if not failed else "check FAILED")
     return 1 if failed else 0
