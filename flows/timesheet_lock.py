@@ -29,6 +29,7 @@ from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report, publish_table
 from tasks.common import READ_RETRIES
 from tasks.flow_exit import end_sync_flows_promptly
+from tasks.writer import work_log_writer
 from tasks.worklogs import plan_work_logs, read_kimai_period, read_timekeeper_period, sync_work_logs
 
 end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
@@ -87,7 +88,10 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
     month_sheets = read_month_sheets(sparql, first)
     submitted = {s.person for s in month_sheets if s.status and s.person and
                  s.status == "http://timekeeper.redpencil.io/concepts/8ba56847-1713-478c-aa63-6eace21b3adf"}
-    with KimaiClient.from_settings(settings) as kimai:
+    # It creates the timesheets of work logs not yet in Kimai, as a period run does: no delta or
+    # period run reads and writes meanwhile (see tasks.writer).
+    with KimaiClient.from_settings(settings) as kimai, \
+            work_log_writer(settings, dry_run=dry_run):
         snap = read_timekeeper_period(sparql, settings, first, last)
         snap.work_logs = [l for l in snap.work_logs if l.person in submitted]
         kimai_side = read_kimai_period(kimai, quote(snap), first, last, settings.kimai_concurrency)

@@ -27,11 +27,11 @@ from kimaisync.sparql.client import SparqlClient
 from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.worklog_report import work_log_report
-from kimaisync.writer_lock import one_work_log_writer_async
 from tasks.artifacts import publish_report
 from tasks.common import READ_RETRIES
 from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import KimaiPeriod, fetch_users, plan_work_logs, sync_work_logs
+from tasks.writer import work_log_writer_async
 
 end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
@@ -102,9 +102,8 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
     # No period run reads and writes meanwhile (serve runs the fallback in a process of its own):
-    # see kimaisync.writer_lock.
-    async with one_work_log_writer_async(get_current_settings().home, database_url=settings.writer_lock_dsn,
-                                         enabled=not dry_run):
+    # see tasks.writer.
+    async with work_log_writer_async(settings, dry_run=dry_run):
         with KimaiClient.from_settings(settings) as kimai:
             snap, kimai_side, scope = read_affected.fn(sparql, kimai, settings, sorted(set(work_logs)))
             options = plan_options(settings, period=None, force=False)

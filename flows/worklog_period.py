@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 
 from prefect import flow
-from prefect.settings import get_current_settings
 from prefect.utilities.annotations import quote
 
 from kimaisync.gctune import fewer_collections
@@ -22,11 +21,11 @@ from kimaisync.reconcile import reconciliation
 from kimaisync.settings import Settings, load_settings
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.worklog_report import work_log_report
-from kimaisync.writer_lock import one_work_log_writer
 from tasks.artifacts import publish_report, publish_table
 from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import (list_kimai_timesheets, period_window, plan_work_logs, read_kimai_period,
                             read_timekeeper_period, sync_work_logs)
+from tasks.writer import work_log_writer
 
 end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
@@ -51,9 +50,8 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
     sparql = SparqlClient.from_settings(settings)
     with fewer_collections(), KimaiClient.from_settings(settings) as kimai:
         # No delta run reads and writes meanwhile (it could create the timesheet of a new work log
-        # this run has read, and this run a second one): see kimaisync.writer_lock.
-        with one_work_log_writer(get_current_settings().home, database_url=settings.writer_lock_dsn,
-                                 enabled=not dry_run):
+        # this run has read, and this run a second one): see tasks.writer.
+        with work_log_writer(settings, dry_run=dry_run):
             listing = list_kimai_timesheets.submit(kimai, start, end)  # both sides are read at once
             snap = read_timekeeper_period(sparql, settings, start, end)
             kimai_side = read_kimai_period(kimai, quote(snap), start, end, settings.kimai_concurrency,

@@ -82,6 +82,11 @@ class Faults:
     def applies_to(self, method: str, path: str) -> bool:
         return method in self.methods and path.startswith(self.paths_prefix)
 
+    @property
+    def matched(self) -> int:
+        """How many matching requests have arrived so far (counted on arrival, not on reply)."""
+        return self._matched
+
     def passes_untouched(self) -> bool:
         """Whether the matching request being served is one of the first ``after`` (counts it)."""
         self._matched += 1
