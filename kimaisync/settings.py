@@ -158,13 +158,12 @@ class Settings(BaseSettings):
         raw = v.get_secret_value() if isinstance(v, SecretStr) else v
         if raw is None or not str(raw).strip():
             return None
-        raw = str(raw).strip()
-        scheme, sep, rest = raw.partition("://")
-        if not sep or scheme.split("+", 1)[0].lower() not in ("postgresql", "postgres"):
+        dsn = plain_dsn(str(raw).strip())  # Prefect's form postgresql+asyncpg:// is taken too
+        if not dsn.startswith("postgresql://"):
             raise ValueError("is not a PostgreSQL URL (it starts with postgresql://)")
-        if not urlsplit("postgresql://" + rest).hostname:
+        if not urlsplit(dsn).hostname:
             raise ValueError("names no host")
-        return SecretStr(plain_dsn(raw))  # Prefect's form postgresql+asyncpg:// is taken too
+        return SecretStr(dsn)
 
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":

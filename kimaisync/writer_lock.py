@@ -1,8 +1,8 @@
 """One work-log writer at a time on this machine: an OS file lock the kernel frees when its holder dies.
 
 A period run (the fallback, which `serve` runs in a subprocess on its schedule), a timesheet lock
-(which syncs the month first) and a delta run (executed in the receiver's process) each read a work log, see it has no Kimai timesheet yet and
-create one: overlapping, both could create. Holding this lock from their reads to their last
+(which syncs the month first) and a delta run (executed in the receiver's process) each read a
+work log, see it has no Kimai timesheet yet and create one: overlapping, both could create. Holding this lock from their reads to their last
 write keeps them apart. It is an flock(2) on a file in a folder both processes share (Prefect's
 home): held per open file, so two threads of one process exclude each other too, and released by
 the kernel when the process ends however it ends, so a killed run never blocks the next one.
