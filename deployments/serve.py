@@ -17,6 +17,7 @@ log = logging.getLogger("kimaisync.serve")
 NIGHTLY_ACCOUNTS = "0 1 * * *"
 NIGHTLY_REFERENCE = "15 1 * * *"
 MONTHLY_LOCK = "0 6 1 * *"
+NIGHTLY_RETENTION = "30 3 * * *"
 
 
 def build_deployments(settings) -> dict:
@@ -26,6 +27,7 @@ def build_deployments(settings) -> dict:
     from deployments.receiver import flows_by_route
     from flows.accounts import sync_accounts
     from flows.fallback import fallback_work_log_sync
+    from flows.maintenance import prune_run_history
     from flows.reference_data import sync_reference_data
     from kimaisync.settings import cron_for_prefect
 
@@ -41,6 +43,8 @@ def build_deployments(settings) -> dict:
         "lock": flows["lock"].to_deployment(name="timesheet-lock", schedules=[Cron(MONTHLY_LOCK, timezone=tz,
                                                                                    active=False)]),
         "delta": flows["delta"].to_deployment(name="delta", concurrency_limit=1),
+        "retention": prune_run_history.to_deployment(name="retention-nightly",
+                                                     schedules=[Cron(NIGHTLY_RETENTION, timezone=tz)]),
     }
     for name in ("orphan", "customers", "tasks", "accounts", "period"):
         deps.setdefault(name, flows[name].to_deployment(name=name))
