@@ -40,6 +40,11 @@ def _env(home: Path, kimai_url: str, token: str, store) -> None:
         "TIMEZONE": "Europe/Brussels",
     })
     os.environ.pop("PREFECT_API_URL", None)
+    # With PREFECT_SERVER_API_AUTH_STRING set, the temporary server asks for it: our client sends it.
+    from kimaisync.prefect_server import export_client_auth
+    from kimaisync.settings import load_settings
+
+    export_client_auth(load_settings())
 
 
 def _seed_timekeeper(sparql, kimai_state, rng: random.Random):
