@@ -7,12 +7,17 @@ ARG BASE=python:3.11.11-slim-bookworm
 FROM ${BASE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python3 -m venv /opt/venv
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml /src/
+# The pinned dependencies first, in a layer of their own: a code change rebuilds only the last step.
+RUN python3 -c "import tomllib; print('\\n'.join(tomllib.load(open('/src/pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > /tmp/requirements.txt \
+    && /opt/venv/bin/pip install --quiet -r /tmp/requirements.txt
 COPY kimaisync /src/kimaisync
 COPY flows /src/flows
 COPY tasks /src/tasks
 COPY deployments /src/deployments
-RUN /opt/venv/bin/pip install --quiet /src
+COPY README.md /src/
+RUN /opt/venv/bin/pip install --quiet --no-deps /src
 
 FROM ${BASE}
 # Debian has a system user named `sync` already: the service runs as `kimaisync`.
@@ -24,7 +29,6 @@ COPY scripts/config.json scripts/mu_route.py /app/scripts/
 COPY scripts/from-kimai /app/scripts/from-kimai
 COPY scripts/to-kimai /app/scripts/to-kimai
 COPY scripts/lock-timesheets /app/scripts/lock-timesheets
-COPY prefect.yaml /app/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PREFECT_HOME=/data/prefect \

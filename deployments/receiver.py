@@ -163,12 +163,14 @@ class RunningReceiver:
     """The receiver served by uvicorn in a background thread on 127.0.0.1 (demo, tests)."""
 
     def __init__(self, runs: RunQueue, sparql, host: str = "127.0.0.1", port: int = 0):
+        import socket
+
         import uvicorn
 
-        from kimai_emulator.server import bind
-
         self.runs = runs
-        self._sock = bind(host, port)
+        # (not the emulator's helper: production code never imports test equipment; the image has none)
+        self._sock = socket.create_server((host, port), backlog=128)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted connections
         self.url = f"http://{host}:{self._sock.getsockname()[1]}"
         config = uvicorn.Config(create_app(runs, sparql), log_config=None, access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)

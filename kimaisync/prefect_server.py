@@ -161,7 +161,7 @@ class PrefectServer:
 
     def start(self) -> "PrefectServer":
         self.home.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path, "ab") as log:
+        with open(self.log_path, "wb") as log:  # this run's lines only: the file never grows across starts
             self.proc = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", self.host,
                                           "--port", str(self.port)], env=self._env(), stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

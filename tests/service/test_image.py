@@ -39,6 +39,8 @@ IMAGE = "localhost/kimai-sync:test"
 DAY = dt.date(2025, 3, 12)
 AUTH = "operator:image-test-Secret-5"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+# podman's default and `host` ulimits are refused here ("setrlimit ... operation not permitted")
+LIMITS = ("--ulimit", "nofile=16384:16384", "--ulimit", "nproc=16384:16384")
 
 
 def _unavailable() -> str | None:
@@ -125,8 +127,7 @@ def test_the_image_serves_a_stack_runs_mu_scripts_and_stays_unprivileged(image, 
     receiver = f"http://127.0.0.1:{receiver_port}"
     podman("volume", "create", volume)
     try:
-        podman("run", "-d", "--name", name, "--network", "host", "--ulimit", "nofile=16384:16384",
-               "--ulimit", "nproc=16384:16384", "--env-file", str(env_file), "-v", f"{volume}:/data", image)
+        podman("run", "-d", "--name", name, "--network", "host", *LIMITS, "--env-file", str(env_file), "-v", f"{volume}:/data", image)
         deadline = time.monotonic() + 300
         while podman("healthcheck", "run", name, check=False).returncode != 0:
             state = podman("inspect", "--format", "{{.State.Status}}", name).stdout.strip()
@@ -145,7 +146,7 @@ def test_the_image_serves_a_stack_runs_mu_scripts_and_stays_unprivileged(image, 
         podman("cp", f"{name}:/app/scripts", str(scripts))
         assert {s["documentation"]["command"] for s in __import__("json").loads(
             (scripts / "config.json").read_text())["scripts"]} == {"from-kimai", "to-kimai", "lock-timesheets"}
-        done = podman("run", "--rm", "--network", "host", "-e", f"KIMAI_SYNC_URL={receiver}",
+        done = podman("run", "--rm", "--network", "host", *LIMITS, "-e", f"KIMAI_SYNC_URL={receiver}",
                       "-v", f"{scripts / 'to-kimai'}:/script", "-w", "/script", "--entrypoint", "./run", image,
                       str(DAY), str(DAY), timeout=120, check=False)
         assert done.returncode == 0 and "202" in done.stdout, done.stdout + done.stderr
