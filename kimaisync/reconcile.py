@@ -4,6 +4,8 @@ The table answers the question a person asks after a run: "are my hours right in
 Timekeeper's side counts every work log whose duration can be read; Kimai's side counts the
 timesheets the sync keeps (those with its marker) of the Kimai users linked to people, on the
 owner's local date. Hours people typed into Kimai themselves are shown beside, not compared.
+Rows are plain dicts (a table artifact takes them as they are): no data-frame library to load,
+which a CLI verb would pay for at every start.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import datetime as dt
 from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import pandas as pd
+import csv
 
 from kimaisync.durations import DurationError, parse_minutes
 from kimaisync.marker import marker_of
@@ -22,7 +24,8 @@ COLUMNS = ["person", "date", "timekeeper_hours", "kimai_hours", "difference_hour
 
 
 def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, *,
-                   period: tuple[dt.date, dt.date], default_zone: str) -> pd.DataFrame:
+                   period: tuple[dt.date, dt.date], default_zone: str) -> list[dict]:
+    """One row per person and day (COLUMNS), sorted by person and date."""
     person_of_user: dict[int, str] = {}
     for person, ids in snap.accounts.items():
         for uid in ids:
@@ -66,8 +69,29 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
                      "kimai_hours": round(b / 60, 2), "difference_hours": round((b - a) / 60, 2),
                      "status": "ok" if a == b else "DIFFERENT",
                      "other_kimai_hours": round(other.get(key, 0) / 60, 2)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return rows
 
 
-def differences(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame["status"] != "ok"]
+def differences(rows: list[dict]) -> list[dict]:
+    return [row for row in rows if row["status"] != "ok"]
+
+
+def differences_first(rows: list[dict]) -> list[dict]:
+    """The rows that differ, then the others, each in their order."""
+    return sorted(rows, key=lambda row: row["status"] == "ok")
+
+
+def hours_per_person(rows: list[dict]) -> dict[str, tuple[float, float]]:
+    """Person → (Timekeeper hours, Kimai hours) over the rows."""
+    out: dict[str, tuple[float, float]] = {}
+    for row in rows:
+        tk, km = out.get(row["person"], (0.0, 0.0))
+        out[row["person"]] = (tk + row["timekeeper_hours"], km + row["kimai_hours"])
+    return out
+
+
+def write_csv(rows: list[dict], path: str) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
