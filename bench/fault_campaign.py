@@ -241,8 +241,8 @@ def main() -> int:
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.worklog_period import sync_work_log_period
-    from kimai_emulator.server import EmulatorServer
-    from kimai_emulator.state import Faults, KimaiState
+    from emulators.kimai2.server import EmulatorServer
+    from emulators.kimai2.state import Faults, KimaiState
     from kimaisync.settings import Settings
     from kimaisync.sparql.client import SparqlClient
     from kimaisync.triplestores import OxigraphServer

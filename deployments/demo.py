@@ -129,8 +129,8 @@ def _deltas(receiver_url: str, sparql, kimai_state, logs: list[str], people) -> 
 
 
 def run_demo(keep_dir: Path | None = None) -> int:
-    from kimai_emulator.seeds import DEMO_TOKEN, demo_state
-    from kimai_emulator.server import EmulatorServer
+    from emulators.kimai2.seeds import DEMO_TOKEN, demo_state
+    from emulators.kimai2.server import EmulatorServer
     from kimaisync.triplestores import OxigraphServer
 
     home = (keep_dir or Path.cwd() / ".demo") / "prefect"  # the runs stay there to be browsed

@@ -165,7 +165,7 @@ class RunningReceiver:
     def __init__(self, runs: RunQueue, sparql, host: str = "127.0.0.1", port: int = 0):
         import uvicorn
 
-        from kimai_emulator.server import bind
+        from emulators.kimai2.server import bind
 
         self.runs = runs
         self._sock = bind(host, port)

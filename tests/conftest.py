@@ -117,7 +117,7 @@ API_TOKEN = "test-token-0123456789abcdef"
 @pytest.fixture
 def kimai_state():
     """An empty emulator state with a super-admin API user whose token is API_TOKEN."""
-    from kimai_emulator.state import KimaiState
+    from emulators.kimai2.state import KimaiState
 
     state = KimaiState()
     state.add_user("sync-bot", roles=["ROLE_SUPER_ADMIN"], api_token=API_TOKEN, timezone="Europe/Brussels")
@@ -127,7 +127,7 @@ def kimai_state():
 @pytest.fixture
 def kimai(kimai_state):
     """The emulator serving `kimai_state` on 127.0.0.1; `.url` ends with /api."""
-    from kimai_emulator.server import EmulatorServer
+    from emulators.kimai2.server import EmulatorServer
 
     with EmulatorServer(kimai_state) as srv:
         yield srv

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from kimai_emulator.app import create_app
-from kimai_emulator.seeds import small_state
+from emulators.kimai2.app import create_app
+from emulators.kimai2.seeds import small_state
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kimai_emulator.state import Faults
+from emulators.kimai2.state import Faults
 from kimaisync.fixtures import TimekeeperData
 from kimaisync.marker import marker_of
 from kimaisync.triplestores import free_port
@@ -36,7 +36,7 @@ from scale_out_helpers import (
 
 pytestmark = pytest.mark.scale_out
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 POOL = "kimai-sync"
 D = dt.date(2025, 3, 12)
 

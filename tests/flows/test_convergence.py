@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
 from hypothesis_profiles import convergence_settings
-from kimai_emulator.server import EmulatorServer
-from kimai_emulator.state import Faults, KimaiState
+from emulators.kimai2.server import EmulatorServer
+from emulators.kimai2.state import Faults, KimaiState
 from kimaisync.durations import format_minutes
 from kimaisync.fixtures import TIMESHEET_GRAPH, USERS_GRAPH, TimekeeperData
 from kimaisync.marker import marker_of

@@ -3,9 +3,9 @@
 import pytest
 from fastapi.testclient import TestClient
 
-from kimai_emulator.app import create_app
-from kimai_emulator.seeds import small_state
-from kimai_emulator.state import EmuConfig
+from emulators.kimai2.app import create_app
+from emulators.kimai2.seeds import small_state
+from emulators.kimai2.state import EmuConfig
 from emulator_helpers import state, client, bearer  # noqa: F401 (fixtures)
 
 INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token",error_description="Invalid credentials."'

@@ -16,8 +16,8 @@ import pytest
 
 import flows.timesheet_lock  # noqa: F401 - Prefect binds its log handler to sys.stderr on import: not to a capsys stream
 from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH, Store
-from kimai_emulator.server import EmulatorServer
-from kimai_emulator.state import KimaiState
+from emulators.kimai2.server import EmulatorServer
+from emulators.kimai2.state import KimaiState
 from kimaisync.cli import main
 from kimaisync.fixtures import TIMESHEET_GRAPH, TimekeeperData
 from kimaisync.marker import marker_of

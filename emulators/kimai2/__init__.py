@@ -8,5 +8,5 @@ inject faults (rate limits, 5xx, timeouts, replies lost after a commit) determin
 * ``app.create_app(state)``: the FastAPI app, for ``TestClient`` or any ASGI server
 * ``server.EmulatorServer(state)``: the app on a real 127.0.0.1 socket in a background thread
 * ``seeds``: ``demo_state()`` (realistic) and ``small_state()`` (tiny, fixed ids, frozen clock)
-* ``python -m kimai_emulator --demo``: a standalone server
+* ``python -m emulators.kimai2 --demo``: a standalone server
 """

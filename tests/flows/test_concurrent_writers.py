@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from kimai_emulator.state import Faults
+from emulators.kimai2.state import Faults
 from kimaisync.marker import marker_of
 from worklog_helpers import one_new_work_log
 

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kimai_emulator.dates import (format_datetime, parse_form_datetime, parse_query_datetime, round_begin,
+from emulators.kimai2.dates import (format_datetime, parse_form_datetime, parse_query_datetime, round_begin,
                                   round_end, zone)
-from kimai_emulator.seeds import DEMO_TOKEN, demo_state, small_state
-from kimai_emulator.state import EmuConfig, KimaiState
+from emulators.kimai2.seeds import DEMO_TOKEN, demo_state, small_state
+from emulators.kimai2.state import EmuConfig, KimaiState
 
 
 def test_round_trip_through_dict_and_json_file(tmp_path):
@@ -161,7 +161,7 @@ def test_the_day_index_finds_every_record_a_time_span_touches(records, stop, pro
     overlap rule looks at include every one that touches the span."""
     from zoneinfo import ZoneInfo
 
-    from kimai_emulator.state import EmuTimesheet, TimesheetTable
+    from emulators.kimai2.state import EmuTimesheet, TimesheetTable
 
     t0 = datetime(2025, 3, 28, tzinfo=timezone.utc)
 

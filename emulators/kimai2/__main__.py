@@ -1,4 +1,4 @@
-"""``python -m kimai_emulator --port N [--host 127.0.0.1] (--seed FILE.json | --demo)``."""
+"""``python -m emulators.kimai2 --port N [--host 127.0.0.1] (--seed FILE.json | --demo)``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .state import KimaiState
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m kimai_emulator", description="Emulated Kimai 2 REST API.")
+    parser = argparse.ArgumentParser(prog="python -m emulators.kimai2", description="Emulated Kimai 2 REST API.")
     parser.add_argument("--port", type=int, default=0, help="TCP port (default: any free port)")
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",

@@ -22,7 +22,7 @@ from kimaisync.pg_lock import LOCK_KEY
 from kimaisync.triplestores import free_port
 from kimaisync.writer_lock import LOCK_NAME, one_work_log_writer, one_work_log_writer_async
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 class Lock:

@@ -11,11 +11,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from kimai_emulator.app import create_app
-from kimai_emulator.faults import ResponseLost
-from kimai_emulator.seeds import DEMO_TOKEN, small_state
-from kimai_emulator.server import EmulatorServer
-from kimai_emulator.state import Faults
+from emulators.kimai2.app import create_app
+from emulators.kimai2.faults import ResponseLost
+from emulators.kimai2.seeds import DEMO_TOKEN, small_state
+from emulators.kimai2.server import EmulatorServer
+from emulators.kimai2.state import Faults
 from emulator_helpers import state, client  # noqa: F401 (fixtures)
 
 BODY = {"project": 1, "activity": 2, "begin": "2026-08-18T09:00:00", "end": "2026-08-18T10:00:00"}
@@ -202,9 +202,9 @@ def _free_port():
 
 
 def _run_cli(*args):
-    """Start ``python -m kimai_emulator``; return the process and the URL it prints."""
-    proc = subprocess.Popen([sys.executable, "-m", "kimai_emulator", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).resolve().parents[1])
+    """Start ``python -m emulators.kimai2``; return the process and the URL it prints."""
+    proc = subprocess.Popen([sys.executable, "-m", "emulators.kimai2", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, cwd=Path(__file__).resolve().parents[3])
     line = proc.stdout.readline()
     return proc, line.rsplit(" ", 1)[-1].strip()
 

@@ -12,7 +12,7 @@ import yaml
 
 from deployments.deploy_values import deploy_values
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_5_FIELDS = "0 */2 * * *"
 
 

@@ -22,8 +22,8 @@ from kimaisync.errors import (
 )
 from kimaisync.kimai import KimaiClient, TimesheetWrite
 
-kimai_state = pytest.importorskip("kimai_emulator.state")
-kimai_server = pytest.importorskip("kimai_emulator.server")
+kimai_state = pytest.importorskip("emulators.kimai2.state")
+kimai_server = pytest.importorskip("emulators.kimai2.server")
 Faults, KimaiState = kimai_state.Faults, kimai_state.KimaiState
 EmulatorServer = kimai_server.EmulatorServer
 

@@ -6,10 +6,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from kimai_emulator.app import create_app
-from kimai_emulator.dates import zone
-from kimai_emulator.seeds import small_state
-from kimai_emulator.state import EmuConfig
+from emulators.kimai2.app import create_app
+from emulators.kimai2.dates import zone
+from emulators.kimai2.seeds import small_state
+from emulators.kimai2.state import EmuConfig
 from emulator_helpers import state, client, bearer  # noqa: F401 (fixtures)
 
 KIMAI_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}")

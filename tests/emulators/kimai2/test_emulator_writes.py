@@ -5,10 +5,10 @@ from datetime import datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from kimai_emulator.app import create_app
-from kimai_emulator.dates import zone
-from kimai_emulator.seeds import SMALL_NOW, small_state
-from kimai_emulator.state import EmuConfig
+from emulators.kimai2.app import create_app
+from emulators.kimai2.dates import zone
+from emulators.kimai2.seeds import SMALL_NOW, small_state
+from emulators.kimai2.state import EmuConfig
 from emulator_helpers import state, client, bearer  # noqa: F401 (fixtures)
 
 BRUSSELS = zone("Europe/Brussels")

@@ -46,8 +46,8 @@ from pathlib import Path
 import pytest
 
 import flows.timesheet_lock  # noqa: F401 - Prefect binds its console handler to sys.stderr on import: the real one
-from kimai_emulator.server import EmulatorServer
-from kimai_emulator.state import KimaiState
+from emulators.kimai2.server import EmulatorServer
+from emulators.kimai2.state import KimaiState
 from kimaisync.fixtures import TimekeeperData
 from kimaisync.rdf.vocab import TimesheetStatus
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kimai_emulator.state import Faults
+from emulators.kimai2.state import Faults
 from kimaisync.fixtures import TimekeeperData
 from kimaisync.marker import marker_of
 from kimaisync.triplestores import free_port

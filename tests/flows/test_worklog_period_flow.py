@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from kimai_emulator.state import Faults
+from emulators.kimai2.state import Faults
 from kimaisync.fixtures import TIMESHEET_GRAPH, TimekeeperData
 from kimaisync.marker import marker_of
 

@@ -14,10 +14,10 @@ import jsonschema
 import pytest
 from fastapi.testclient import TestClient
 
-from kimai_emulator.app import create_app
-from kimai_emulator.seeds import demo_state
+from emulators.kimai2.app import create_app
+from emulators.kimai2.seeds import demo_state
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared/reference/kimai-openapi.json"
+SPEC_PATH = Path(__file__).resolve().parents[4] / "shared/reference/kimai-openapi.json"
 TOKEN = {"Authorization": "Bearer demo-token-0123456789abcd"}
 
 # Exception 1 -- nulls. Kimai serializes with serialize_null (kimai-api.md section 3), so every

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from kimai_emulator.state import Faults
+from emulators.kimai2.state import Faults
 from kimaisync.marker import marker_of
 from kimaisync.triplestores import free_port
 from test_serve_durability import Serve, serve_env, wait_until
