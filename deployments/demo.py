@@ -67,7 +67,7 @@ def _seed_timekeeper(sparql, kimai_state, rng: random.Random):
     nobody = tk.person("Jan Zonder Account")  # no Kimai account: its work logs cannot sync
     logs = []
     statuses = [S.SUBMITTED] * 14 + [S.DRAFT, S.DRAFT, S.ABSENCE_SUBMITTED, S.EXPORTED, S.SUBMITTED, S.DRAFT]
-    for i, (person, user) in enumerate(people):
+    for i, (person, _user) in enumerate(people):
         my_tasks = rng.sample(tasks, 3)
         for d, day in enumerate(DAYS):
             shape = AWKWARD_DAYS[(i + d) % 3] if (i + d) % 9 == 0 else PLAIN_DAY[(i * 7 + d) % len(PLAIN_DAY)]

@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import get_current_settings
-from prefect.utilities.annotations import quote
 
 from flows.worklog_period import plan_options
 from kimaisync.errors import KimaiNotFoundError
