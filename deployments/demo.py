@@ -177,7 +177,7 @@ def run_demo(keep_dir: Path | None = None) -> int:
         # The verdict: hours per person and day, Timekeeper beside Kimai.
         snap = read_snapshot(sparql, MONTH, end + dt.timedelta(days=7), homepage="http://kimai.redpencil.io",
                              resource_base="http://timekeeper.redpencil.io")
-        from kimaisync.kimai import KimaiClient
+        from kimaisync.trackers.kimai2 import KimaiClient
         with KimaiClient(kimai.url, DEMO_TOKEN) as client:
             sheets = client.timesheets(dt.datetime(2026, 5, 31, tzinfo=dt.timezone.utc),
                                        dt.datetime(2026, 7, 8, tzinfo=dt.timezone.utc))

@@ -19,7 +19,7 @@ from prefect.settings import get_current_settings
 
 from flows.worklog_period import plan_options
 from kimaisync.errors import KimaiNotFoundError
-from kimaisync.kimai import KimaiClient
+from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
