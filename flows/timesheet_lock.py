@@ -61,13 +61,12 @@ def lock_sheets(sparql: SparqlClient, graphs: Graphs, decisions: list[LockDecisi
     return n
 
 
-def _mark_exported(tracker: Tracker, outcomes: list) -> tuple[int, str | None]:
-    """Mark the locked work logs' entries exported, each through its owner's session."""
+def _mark_exported(tracker: Tracker, ids: list, owners: dict | None = None) -> tuple[int, str | None]:
+    """Mark these entries exported, each through its owner's session (`owners`: id -> user)."""
     marked = 0
-    for o in outcomes:
-        tid = o.entry_id
+    for tid in ids:
         try:
-            marked += tracker.session(o.action.user).mark_exported(tid, True)
+            marked += tracker.session((owners or {}).get(tid)).mark_exported(tid, True)
         except TrackerConfigError as err:
             return marked, (f"the {tracker.title} API user may not mark {tracker.entry_word}s as exported (needs the "
                             f"edit_export permission, a team lead or above): {err}")
@@ -120,12 +119,10 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
         locked = 0 if dry_run else lock_sheets(sparql, graphs, quote(decisions))
         exported_note = None
         if settings.lock_mark_exported_in_kimai and not dry_run and tracker.capabilities.can_mark_exported:
-            chosen = {}
-            for o in outcomes:
-                if o.entry_id and o.action.work_log and any(d.action == "lock" and o.action.work_log in d.work_logs
-                                                            for d in decisions):
-                    chosen.setdefault(o.entry_id, o)
-            marked, exported_note = _mark_exported(tracker, [chosen[k] for k in sorted(chosen)])
+            owners = {o.entry_id: o.action.user for o in outcomes
+                      if o.entry_id and o.action.work_log and any(d.action == "lock" and o.action.work_log in d.work_logs
+                                                                  for d in decisions)}
+            marked, exported_note = _mark_exported(tracker, sorted(owners), owners)
             report.stats[f"{tracker.name}_marked_exported"] = marked
         after = kimai_side.timesheets if dry_run or not result.writes else list_entries(tracker, snap, first, last)[0]
     hours = reconciliation(snap, after, kimai_side.users, period=(first, last), default_zone=settings.timezone,

@@ -161,7 +161,7 @@ def remove_orphan_timesheet(kimai_id: int) -> dict:
         elif kept:
             report.add(tracker.entry_word, key, "unchanged", f"{kept}: kept (DELETE_SCOPE={settings.delete_scope})")
         elif not caps.can_delete:
-            report.add(tracker.entry_word, key, "blocked", f"{t} cannot delete entries through its API: delete it there")
+            report.add(tracker.entry_word, key, "blocked", f"{t} cannot delete through its API: delete it there")
         else:
             session.delete(kimai_id, missing_ok=True)
             if dangling:

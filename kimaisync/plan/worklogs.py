@@ -353,7 +353,7 @@ def plan(
                                         date=local, clear_dangling=dangling_ids.get(ts.id)))
             else:  # reported, never asked for: delete it by hand in the tracker
                 deletions.append(Action("blocked", None, uuid, ts.id, user=ts.user, date=local,
-                                        reason=f"{why}; {t} cannot delete {w}s through its API: delete it there"))
+                                        reason=f"{why}; {t} cannot delete through its API: delete it there"))
                 reason = "cannot delete"
         if reason is not None and ts.end is not None and ts.begin is not None:
             keep_foreign[(ts.user, local)].append(Slot(ts.begin, ts.end))
