@@ -28,11 +28,8 @@ from kimaisync.store import timesheets as sheets_store
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report, publish_table
 from tasks.common import READ_RETRIES
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.writer import work_log_writer
 from tasks.worklogs import plan_work_logs, read_kimai_period, read_timekeeper_period, sync_work_logs
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 
 def month_bounds(month: int, year: int) -> tuple[dt.date, dt.date]:

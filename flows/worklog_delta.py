@@ -29,11 +29,8 @@ from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report
 from tasks.common import READ_RETRIES
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import KimaiPeriod, fetch_users, plan_work_logs, sync_work_logs
 from tasks.writer import work_log_writer_async
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 UTC = dt.timezone.utc
 
