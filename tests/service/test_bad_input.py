@@ -395,7 +395,7 @@ class Tamper:
 @contextlib.contextmanager
 def tampered(spoil):
     """Every KimaiClient the flows build talks through a Tamper."""
-    from kimaisync.kimai.client import KimaiClient
+    from kimaisync.trackers.kimai2.client import KimaiClient
 
     original = KimaiClient.from_settings.__func__
     tamper = Tamper(spoil)
