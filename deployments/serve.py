@@ -104,7 +104,8 @@ def run_serve(host: str, port: int) -> int:
     ids = {name: runner.add_deployment(d) for name, d in deps.items()}
     for line in recover_interrupted_runs(set(ids.values())):
         print(f"kimai-sync serve: {line}", flush=True)
-    runs = RunQueue(flows_by_route(), {route: ids[name] for route, name in route_deployment_names(settings).items()})
+    runs = RunQueue(flows_by_route(), {route: ids[name] for route, name in route_deployment_names(settings).items()},
+                    grace=settings.receiver_grace_seconds)
     receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port)
     print(f"kimai-sync serve: receiver on {receiver.url}, {len(deps)} deployments; {settings.describe()}",
           flush=True)
