@@ -27,7 +27,6 @@ from kimaisync.sparql.client import SparqlClient
 from kimaisync.store import timesheets as sheets_store
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report, publish_table
-from tasks.common import READ_RETRIES
 from tasks.writer import work_log_writer
 from tasks.worklogs import plan_work_logs, read_kimai_period, read_timekeeper_period, sync_work_logs
 
@@ -41,12 +40,12 @@ def month_bounds(month: int, year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-@task(name="read-month-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-month-timesheets", cache_policy=NO_CACHE)
 def read_month_sheets(sparql: SparqlClient, first: dt.date):
     return sheets_store.read_month(sparql, first)
 
 
-@task(name="lock-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="lock-timesheets", cache_policy=NO_CACHE)
 def lock_sheets(sparql: SparqlClient, graphs: Graphs, decisions: list[LockDecision]) -> int:
     """One update per timesheet; idempotent, so a retry after a lost reply is harmless."""
     n = 0

@@ -27,7 +27,6 @@ from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report
-from tasks.common import READ_RETRIES
 from tasks.worklogs import KimaiPeriod, fetch_users, plan_work_logs, sync_work_logs
 from tasks.writer import work_log_writer_async
 
@@ -42,7 +41,7 @@ def _day(ts, users: dict, default: str) -> dt.date:
         return ts.begin.astimezone(ZoneInfo(default)).date()
 
 
-@task(name="read-affected-days", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-affected-days", cache_policy=NO_CACHE)
 def read_affected(sparql: SparqlClient, kimai: KimaiClient, settings, iris: list[str]):
     """Both sides of every (person, day) the changed work logs were or are on."""
     home = settings.kimai_account_service_homepage

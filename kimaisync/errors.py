@@ -1,6 +1,8 @@
-"""Errors a caller can act on, and the one place that decides which are worth retrying.
+"""Errors a caller can act on; whether one is worth retrying is its type.
 
-Every failure talking to Kimai or the triplestore becomes one of these types. Messages say
+Every failure talking to Kimai or the triplestore becomes one of these types. Those that a
+later attempt may cure also derive from :class:`Transient` (as httpx's TransportError marks its
+own); :mod:`kimaisync.retry` retries those and nothing else. Messages say
 what went wrong and what to check; they never contain a secret (the API token is never part
 of a URL, header dump or body we quote).
 """
@@ -12,6 +14,11 @@ from dataclasses import dataclass, field
 
 class SyncError(Exception):
     """Base of every error this project raises on purpose."""
+
+
+class Transient(SyncError):
+    """A failure a later attempt of the same request may not meet: rate limits, 5xx, timeouts,
+    dropped connections, an unreachable store or lock database."""
 
 
 class ConfigurationError(SyncError):
@@ -80,7 +87,7 @@ class KimaiNotFoundError(KimaiError):
     status = 404
 
 
-class KimaiRateLimitedError(KimaiError):
+class KimaiRateLimitedError(KimaiError, Transient):
     """429: too many requests; `retry_after` is Kimai's (or the proxy's) advice in seconds."""
 
     status = 429
@@ -90,11 +97,11 @@ class KimaiRateLimitedError(KimaiError):
         super().__init__(message, status=429, **kw)
 
 
-class KimaiServerError(KimaiError):
+class KimaiServerError(KimaiError, Transient):
     """5xx: Kimai (or a proxy in front of it) failed."""
 
 
-class KimaiTransportError(KimaiError):
+class KimaiTransportError(KimaiError, Transient):
     """No usable answer: refused, timed out, connection dropped, or a reply that is not JSON."""
 
 
@@ -109,7 +116,7 @@ class SparqlError(SyncError):
     """A triplestore request failed."""
 
 
-class SparqlUnavailableError(SparqlError):
+class SparqlUnavailableError(SparqlError, Transient):
     """The store cannot be reached, timed out, or answered 5xx."""
 
 
@@ -120,35 +127,13 @@ class SparqlQueryError(SparqlError):
 # --------------------------------------------------------------------------- writer lock
 
 
-class WriterLockUnavailable(SyncError):
+class WriterLockUnavailable(Transient):
     """The database holding the work-log writer lock cannot be reached: the run writes nothing."""
 
 
-# --------------------------------------------------------------------------- retry policy
+# --------------------------------------------------------------------------- by type
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """The single retry decision: transient failures only.
-
-    Rate limits, 5xx, transport failures and an unavailable store may succeed on a later try.
-    Authentication, permission, validation, not-found and protocol errors will not.
-    """
-    if isinstance(exc, (KimaiRateLimitedError, KimaiServerError, KimaiTransportError)):
-        return True
-    if isinstance(exc, (SparqlUnavailableError, WriterLockUnavailable)):
-        return True
-    return False
-
-
-def retry_delay(exc: BaseException, attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
-    """Seconds to wait before retry number `attempt` (1-based): Retry-After if given, else backoff."""
-    if isinstance(exc, KimaiRateLimitedError) and exc.retry_after is not None:
-        return min(max(exc.retry_after, 0.0), cap)
-    return min(base * (2 ** (attempt - 1)), cap)
-
-
-def is_fatal(exc: BaseException) -> bool:
-    """Failures that make the rest of a run pointless: stop at once with a clear message."""
-    return isinstance(exc, (KimaiAuthError, SparqlQueryError, ConfigurationError)) or (
-        isinstance(exc, SparqlUnavailableError)
-    )
+    """Whether another attempt may succeed: the error is :class:`Transient`."""
+    return isinstance(exc, Transient)
