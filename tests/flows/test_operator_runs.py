@@ -108,3 +108,33 @@ def test_every_form_field_is_described_and_cli_only_options_are_not_offered():
         undescribed = [name for name, p in props.items() if not p.get("description")]
         assert not undescribed, f"{route}: no description for {undescribed}"
         assert "report_csv" not in props
+
+
+def test_long_work_shows_progress_as_counted_lines_and_a_bar():
+    from prefect import flow, get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterId
+
+    from tasks.progress import Progress
+
+    lines = []
+
+    @flow
+    def long_run():
+        import logging
+
+        from prefect import get_run_logger
+
+        handler = logging.Handler()
+        handler.emit = lambda record: lines.append(record.getMessage())
+        get_run_logger().logger.addHandler(handler)
+        p = Progress("Kimai writes", 1200, key="kimai-writes", batch=500)
+        for n in (500, 500, 200):
+            p.advance(n)
+        return p.artifact
+
+    artifact = long_run()
+    assert [line for line in lines if line.startswith("Kimai")] == ["Kimai writes: 500 of 1200 (41%)", "Kimai writes: 1000 of 1200 (83%)",
+                     "Kimai writes: 1200 of 1200 (100%)"]
+    with get_client(sync_client=True) as client:
+        [bar] = client.read_artifacts(artifact_filter=ArtifactFilter(id=ArtifactFilterId(any_=[artifact])))
+    assert bar.type == "progress" and float(bar.data) == 100.0
