@@ -206,6 +206,8 @@ class RunReport:
             "warnings": [r.as_dict() for r in self.of(WARNING)][:200],
             "failures": [r.as_dict() for r in self.of(FAILED)][:200],
             "skips": [r.as_dict() for r in self.of(SKIPPED) + self.of(BLOCKED)][:200],
+            "groups": [{"outcome": g.outcome, "what": g.counted(), "records": g.records, "people": g.people[:50],
+                        "todo": g.todo} for g in self.groups()][:50],
             "rows": self.table(),  # what changed, capped: lets a caller print the plan of a dry run
         }
 

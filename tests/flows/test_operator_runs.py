@@ -79,7 +79,8 @@ def test_a_lock_run_is_named_by_its_month_and_says_who_stays_submitted(world):
     state = lock_timesheets(month=6, year=2026, return_state=True)
     run = flow_run(state)
     assert run.name == "lock 2026-06"
-    assert state.message.startswith("1 locked · ") and state.message.endswith("1 timesheet stay SUBMITTED")
+    assert state.message == ("1 locked · 2 created · 2 skipped (1 person without a Kimai account) · "
+                             "1 timesheet stays SUBMITTED")
     assert "needs-look" in run.tags and "incomplete" in run.tags
     people = state.result()["people"]
     assert people[0]["person"] == "Bob" and "no Kimai account linked" in people[0]["blockers"]  # blocked first
