@@ -21,10 +21,7 @@ from kimaisync.sparql.client import SparqlClient
 from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
 from tasks.run_state import finish
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.reference import fetch_reference_lists, read_reference_state, write_changes
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 
 @flow(name="kimai-reference-data", flow_run_name="customers, projects, activities from Kimai")

@@ -30,12 +30,8 @@ from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report, publish_table
 from tasks.run_names import lock_name
 from tasks.run_state import finish, refuse
-from tasks.common import READ_RETRIES
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.writer import work_log_writer
 from tasks.worklogs import plan_work_logs, read_kimai_period, read_timekeeper_period, sync_work_logs
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 
 def month_bounds(month: int, year: int) -> tuple[dt.date, dt.date]:
@@ -47,12 +43,12 @@ def month_bounds(month: int, year: int) -> tuple[dt.date, dt.date]:
     return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
 
 
-@task(name="read-month-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-month-timesheets", cache_policy=NO_CACHE)
 def read_month_sheets(sparql: SparqlClient, first: dt.date):
     return sheets_store.read_month(sparql, first)
 
 
-@task(name="lock-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="lock-timesheets", cache_policy=NO_CACHE)
 def lock_sheets(sparql: SparqlClient, graphs: Graphs, decisions: list[LockDecision]) -> int:
     """One update per timesheet; idempotent, so a retry after a lost reply is harmless."""
     n = 0
@@ -160,20 +156,20 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
             dt.datetime.combine(first - dt.timedelta(days=1), dt.time(0), dt.timezone.utc),
             dt.datetime.combine(last + dt.timedelta(days=1), dt.time(23, 59, 59), dt.timezone.utc))
     hours = reconciliation(snap, after, kimai_side.users, period=(first, last), default_zone=settings.timezone)
-    per_person = hours.groupby("person")[["timekeeper_hours", "kimai_hours"]].sum() if len(hours) else None
+    per_person = hours.groupby("person_iri")[["timekeeper_hours", "kimai_hours"]].sum() if len(hours) else None
 
     rows = []
-    read = {snap.person_names.get(p, p) for p in submitted}  # whose work logs were read
+    read = submitted  # the people whose work logs were read
     for d in sorted(decisions, key=lambda d: d.action != "blocked"):  # blocked people first
         name = d.sheet.person_name or snap.person_names.get(d.sheet.person or "", d.sheet.person or "?")
-        has = per_person is not None and name in per_person.index
-        tk_h = round(float(per_person.loc[name, "timekeeper_hours"]), 2) if has else 0.0
-        km_h = round(float(per_person.loc[name, "kimai_hours"]), 2) if has else 0.0
+        known = per_person is not None and d.sheet.person in per_person.index
+        tk_h = round(float(per_person.loc[d.sheet.person, "timekeeper_hours"]), 2) if known else 0.0
+        km_h = round(float(per_person.loc[d.sheet.person, "kimai_hours"]), 2) if known else 0.0
         blockers = blocker_text(d.blockers)
         rows.append({"person": name, "status": f"{d.status_before} → {d.status_after}",
                      "blockers": ("forced past: " if d.overridden else "") + blockers,
                      "work_logs_linked": len(d.work_logs) if d.action == "lock" else 0,
-                     "timekeeper_hours": tk_h if name in read else None, "kimai_hours": km_h})
+                     "timekeeper_hours": tk_h if d.sheet.person in read else None, "kimai_hours": km_h})
         if d.action == "lock":
             why = f"{len(d.work_logs)} work logs linked" + (f"; --force overrode: {blockers}" if d.overridden else "")
             report.add("timesheet", name, "updated", ("(dry run) " if dry_run else "") + why)

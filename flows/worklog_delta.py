@@ -30,12 +30,8 @@ from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
 from tasks.run_names import delta_name, delta_words, orphan_name
 from tasks.run_state import finish, finish_async
-from tasks.common import READ_RETRIES
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import KimaiPeriod, fetch_users, plan_work_logs, sync_work_logs
 from tasks.writer import work_log_writer_async
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 UTC = dt.timezone.utc
 
@@ -48,7 +44,7 @@ def _day(ts, users: dict, default: str) -> dt.date:
         return ts.begin.astimezone(ZoneInfo(default)).date()
 
 
-@task(name="read-affected-days", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-affected-days", cache_policy=NO_CACHE)
 def read_affected(sparql: SparqlClient, kimai: KimaiClient, settings, iris: list[str]):
     """Both sides of every (person, day) the changed work logs were or are on."""
     home = settings.kimai_account_service_homepage

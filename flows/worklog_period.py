@@ -25,12 +25,9 @@ from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report, publish_table
 from tasks.run_names import period_name
 from tasks.run_state import finish, refuse
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import (list_kimai_timesheets, period_window, plan_work_logs, read_kimai_period,
                             read_timekeeper_period, sync_work_logs)
 from tasks.writer import work_log_writer
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 UTC = dt.timezone.utc
 
@@ -43,7 +40,8 @@ def plan_options(settings: Settings, *, period: tuple[dt.date, dt.date] | None, 
 
 
 HOURS_TABLE_HELP = (
-    "Hours per person and day after the run, differing rows first. timekeeper_hours: the person's work logs "
+    "Hours per person and day after the run, differing rows first. person_iri: the person in Timekeeper; "
+    "timekeeper_hours: the person's work logs "
     "that day; kimai_hours: the Kimai timesheets the sync keeps for them (its marker); difference_hours: Kimai "
     "minus Timekeeper; status: DIFFERENT when they differ (a skipped or failed work log; see the summary); "
     "other_kimai_hours: hours typed into Kimai by hand for that person and day, shown, not compared.")

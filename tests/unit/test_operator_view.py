@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kimaisync.kimai.models import KimaiUser
+from kimaisync.trackers.kimai2.models import KimaiUser
 from kimaisync.plan.worklogs import PlanOptions, plan
 from kimaisync.report import RunReport
 from kimaisync.timekeeper import ActivityRef, TimekeeperSnapshot, WorkLog
