@@ -27,13 +27,12 @@ from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.trackers import open_tracker
 from kimaisync.trackers.port import Tracker
 from kimaisync.worklog_report import work_log_report
+from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
-from tasks.common import READ_RETRIES
-from tasks.flow_exit import end_sync_flows_promptly
+from tasks.run_names import delta_name, delta_words, orphan_name
+from tasks.run_state import finish, finish_async
 from tasks.worklogs import TrackerPeriod, _sessions, fetch_held, fetch_users, plan_work_logs, sync_work_logs
 from tasks.writer import work_log_writer_async
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 UTC = dt.timezone.utc
 
@@ -48,7 +47,7 @@ def _day(ts, users: dict, default: str) -> dt.date:
         return ts.begin.astimezone(ZoneInfo(default)).date()
 
 
-@task(name="read-affected-days", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-affected-days", cache_policy=NO_CACHE)
 def read_affected(sparql: SparqlClient, tracker: Tracker, settings, iris: list[str]):
     """Both sides of every (person, day) the changed work logs were or are on."""
     links = tracker.links
@@ -91,9 +90,13 @@ def read_affected(sparql: SparqlClient, tracker: Tracker, settings, iris: list[s
 NO_LOOKUP_STORAGE = get_current_settings().results.local_storage_path
 
 
-@flow(name="work-log-delta-sync", persist_result=False, result_storage=NO_LOOKUP_STORAGE)
+@flow(name="work-log-delta-sync", persist_result=False, result_storage=NO_LOOKUP_STORAGE, flow_run_name=delta_name)
 async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> dict:
     """Sync these work logs (IRIs) and the days they touch; IRIs that are no work log are ignored.
+
+    Args:
+        work_logs: IRIs of the work logs that changed (cal:Vevent resources); a deleted one removes its timesheet.
+        dry_run: Plan and report only: write nothing to Kimai or the triplestore.
 
     Async only so that it ends at once: a sync flow waits ~1 s for its heartbeat thread on exit,
     which the next delta would wait behind. Its steps run as plain calls in the flow's own run,
@@ -112,7 +115,10 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
             result = plan_work_logs.fn(sparql, snap, kimai_side, options, tracker)
             outcomes = sync_work_logs(result, tracker, sparql, graphs, concurrency=tracker.concurrency,
                                       dry_run=dry_run, plain=True)
-            report = work_log_report(f"Changed work logs ({len(set(work_logs))})", outcomes, result, dry_run=dry_run,
+            changed = set(work_logs)
+            people = {l.person for l in snap.work_logs if l.uri in changed and l.person}
+            title = delta_words(len(changed), len(people))
+            report = work_log_report(title[0].upper() + title[1:], outcomes, result, dry_run=dry_run,
                                      tracker=tracker, names=snap.person_names, warnings=kimai_side.warnings)
             report.stats.update({f"{tracker.name}_requests": tracker.requests_made,
                                  "sparql_round_trips": sparql.round_trips})
@@ -120,16 +126,20 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
     for iri in ignored:
         report.add("work-log", iri, "skipped", f"not a work log (no cal:Vevent, no {tracker.title} id): nothing to sync")
     publish_report(report, key="work-log-delta")
-    return report.summary()
+    return await finish_async("work-log-delta-sync", report.summary(), verdict(report),
+                              name=title + (" (dry run)" if dry_run else ""))
 
 
-@flow(name="kimai-orphan-timesheet")
+@flow(name="kimai-orphan-timesheet", flow_run_name=orphan_name)
 def remove_orphan_timesheet(kimai_id: int) -> dict:
     """The old `PUT /kimai-timesheets/:id`: delete that tracker entry if no work log holds it.
 
     Within the delete scope (`plan.worklogs.scope_keeps`): by default only an entry the sync
     created (its marker) or one a deleted work log still points at; never a locked one, never one
     a live work log holds, never one of a tracker that cannot delete.
+
+    Args:
+        kimai_id: The id of the Kimai timesheet (the tracker's entry) to remove when no work log holds it.
     """
     from kimaisync import marker as markers
     from kimaisync.plan.worklogs import scope_keeps
@@ -147,7 +157,7 @@ def remove_orphan_timesheet(kimai_id: int) -> dict:
             ts = session.get(kimai_id)
         except EntryNotFound:
             report.add(tracker.entry_word, key, "unchanged", f"not in {t}")
-            return report.summary()
+            return finish("kimai-orphan-timesheet", report.summary(), verdict(report))
         uuid = markers.marker_of(ts.description)
         claimed, live = store.claimed_by_live_work_logs(sparql, [kimai_id], [uuid] if uuid else [], links)
         dangling = [iri for iri, ids in store.read_dangling(sparql, settings.resource_base_uri, links).items()
@@ -168,4 +178,4 @@ def remove_orphan_timesheet(kimai_id: int) -> dict:
                 store.clear_entry_ids(sparql, dangling, graphs, links)
             report.add(tracker.entry_word, key, "deleted", "no work log in Timekeeper for it")
     publish_report(report, key="kimai-orphan-timesheet")
-    return report.summary()
+    return finish("kimai-orphan-timesheet", report.summary(), verdict(report))

@@ -5,6 +5,7 @@ Timekeeper's side counts every work log whose duration can be read; the tracker'
 the entries the sync keeps (those with its marker) of the tracker users linked to people, on the
 owner's local date (a day tracker's own date). Hours people typed into the tracker themselves are
 shown beside, not compared. Columns are named after the tracker (`kimai_hours` for Kimai 2).
+Rows are keyed by the person's IRI: two people who share a display name are two rows.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from kimaisync.marker import marker_of
 from kimaisync.timekeeper import TimekeeperSnapshot
 
 def columns(tracker: str = "kimai") -> list[str]:
-    return ["person", "date", "timekeeper_hours", f"{tracker}_hours", "difference_hours", "status",
+    return ["person", "person_iri", "date", "timekeeper_hours", f"{tracker}_hours", "difference_hours", "status",
             f"other_{tracker}_hours"]
 
 
@@ -46,7 +47,7 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
             minutes = parse_minutes(log.duration_raw)
         except DurationError:
             continue
-        key = (name(log.person), log.date)
+        key = (log.person, log.date)
         tk[key] = tk.get(key, 0) + minutes
 
     km: dict[tuple[str, dt.date], int] = {}
@@ -70,14 +71,15 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
             minutes = int(round((ts.end - ts.begin).total_seconds() / 60))
         if not (period[0] <= day <= period[1]):
             continue
-        key = (name(person_of_user[ts.user]), day)
+        key = (person_of_user[ts.user], day)
         into = km if marker_of(ts.description) else other
         into[key] = into.get(key, 0) + minutes
 
     rows = []
-    for key in sorted(set(tk) | set(km) | set(other)):
+    for key in sorted(set(tk) | set(km) | set(other), key=lambda k: (name(k[0]), k[0], k[1])):
         a, b = tk.get(key, 0), km.get(key, 0)
-        rows.append({"person": key[0], "date": key[1].isoformat(), "timekeeper_hours": round(a / 60, 2),
+        rows.append({"person": name(key[0]), "person_iri": key[0], "date": key[1].isoformat(),
+                     "timekeeper_hours": round(a / 60, 2),
                      f"{tracker}_hours": round(b / 60, 2), "difference_hours": round((b - a) / 60, 2),
                      "status": "ok" if a == b else "DIFFERENT",
                      f"other_{tracker}_hours": round(other.get(key, 0) / 60, 2)})

@@ -29,7 +29,7 @@ from kimaisync.sparql.client import SparqlClient, chunked
 from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.trackers.port import Entry, Tracker, TrackerUser
-from tasks.common import READ_RETRIES
+from tasks.progress import Progress
 
 UTC = dt.timezone.utc
 APPLY_BATCH = 500
@@ -57,7 +57,7 @@ def _logger():
         return logging.getLogger("kimaisync.flows")
 
 
-@task(name="read-timekeeper-work-logs", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-timekeeper-work-logs", cache_policy=NO_CACHE)
 def read_timekeeper_period(sparql: SparqlClient, settings, start: dt.date, end: dt.date,
                            tracker: Tracker) -> TimekeeperSnapshot:
     links = tracker.links
@@ -115,7 +115,7 @@ def fetch_held(tracker: Tracker, snap: TimekeeperSnapshot, ids: set) -> tuple[li
     return found, missing
 
 
-@task(name="list-kimai-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="list-kimai-timesheets", cache_policy=NO_CACHE)
 def list_kimai_timesheets(tracker: Tracker, start: dt.date, end: dt.date) -> tuple[list[Entry], dict] | None:
     """The tracker's entries of the period, all users; runs beside the store read. None for a
     per-person tracker: whose entries to read follows from the store's accounts."""
@@ -124,7 +124,7 @@ def list_kimai_timesheets(tracker: Tracker, start: dt.date, end: dt.date) -> tup
     return list_entries(tracker, None, start, end)
 
 
-@task(name="read-kimai-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-kimai-timesheets", cache_policy=NO_CACHE)
 def read_kimai_period(tracker: Tracker, snap: TimekeeperSnapshot, start: dt.date, end: dt.date,
                       listed: tuple[list[Entry], dict] | None = None) -> TrackerPeriod:
     """The tracker's side: the period's listing (unless given), what work logs point at elsewhere, users."""
@@ -141,7 +141,7 @@ def read_kimai_period(tracker: Tracker, snap: TimekeeperSnapshot, start: dt.date
     return TrackerPeriod(listed + extra, users, missing, warnings, no_session)
 
 
-@task(name="plan-work-log-changes", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="plan-work-log-changes", cache_policy=NO_CACHE)
 def plan_work_logs(sparql: SparqlClient, snap: TimekeeperSnapshot, side: TrackerPeriod, options: PlanOptions,
                    tracker: Tracker) -> Plan:
     """Plan; entries no work log of the snapshot holds are first checked against the whole store."""
@@ -161,9 +161,7 @@ def plan_work_logs(sparql: SparqlClient, snap: TimekeeperSnapshot, side: Tracker
 @task(name="apply-kimai-writes", cache_policy=NO_CACHE)
 def apply_kimai_batch(batch: Started, done_before: int, total: int) -> list[Outcome]:
     """One batch of writes, queued in order with the others (see Applier.start): its outcomes."""
-    outcomes = batch.outcomes()
-    _logger().info("%s writes: %d/%d done", batch.applier.title, done_before + len(outcomes), total)
-    return outcomes
+    return batch.outcomes()  # the flow counts them (tasks.progress)
 
 
 @task(name="apply-kimai-moves", cache_policy=NO_CACHE)
@@ -174,7 +172,7 @@ def apply_kimai_moves(applier: Applier, lanes: list) -> list[Outcome]:
     return outcomes
 
 
-@task(name="record-kimai-ids", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="record-kimai-ids", cache_policy=NO_CACHE)
 def record_kimai_ids(sparql: SparqlClient, graphs: Graphs, outcomes: list[Outcome], links) -> int:
     """Write each synced work log's entry id, and drop the ids of deleted work logs, in batches."""
     ids = {o.action.work_log: o.entry_id for o in outcomes
@@ -223,10 +221,14 @@ def sync_work_logs(result: Plan, tracker: Tracker, sparql: SparqlClient, graphs:
             moves = lanes(result.of("delete", "update"), result.held)
         else:  # dates and minutes cannot overlap: each move on its own
             moves = [[a] for a in result.of("delete", "update")]
+        progress = None if plain else Progress(f"{tracker.title} writes", len(result.writes),
+                                               key=f"{tracker.name}-writes", batch=batch)
         if moves:  # first, so the creations find their slots free
             done = apply_moves(applier, quote(moves))
             record(sparql, graphs, quote(done), links)
             outcomes.extend(done)
+            if progress:
+                progress.advance(len(done))
         # Creation batches are queued in the applier's one bounded pool together, in order, so they
         # complete in order and each batch's ids are recorded while the next batches' writes go on.
         started = [applier.start(chunk) for chunk in chunked(writes, batch)]
@@ -234,6 +236,8 @@ def sync_work_logs(result: Plan, tracker: Tracker, sparql: SparqlClient, graphs:
             done = apply_batch(quote(pending), i * batch, len(writes))
             record(sparql, graphs, quote(done), links)
             outcomes.extend(done)
+            if progress:
+                progress.advance(len(done))
     if applier.fatal is not None:
         raise applier.fatal
     return outcomes

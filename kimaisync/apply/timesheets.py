@@ -1,9 +1,9 @@
 """Carrying out a work-log plan in the tracker: bounded parallel writes, one outcome per action.
 
 Writes go through the tracker port, each with the session of the user it is for
-(`Tracker.session`). Transient failures are retried with backoff (a rate limit after its
-Retry-After), as decided in kimaisync.errors (sessions retry idempotent requests; creates are
-retried here). A create is never simply repeated: after a failure that may have committed
+(`Tracker.session`). Transient failures are retried by the one policy of kimaisync.retry
+(sessions retry idempotent requests; creates are retried here, the same number of times with
+the same waits). A create is never simply repeated: after a failure that may have committed
 (`OutcomeUnknown`: a lost or unreadable reply, a 5xx), the entry is looked up by its marker first
 and adopted when found, so one work log never gets two entries; the same look comes before giving
 up, so a record that did land is never reported failed. Rejected records are not retried and keep
@@ -30,9 +30,9 @@ from kimaisync.errors import (
     TrackerConfigError,
     TrackerError,
     is_retryable,
-    retry_delay,
 )
 from kimaisync.plan.worklogs import Action
+from kimaisync.retry import retry_delay
 from kimaisync.trackers.port import EntryWrite
 
 Status = Literal["created", "updated", "deleted", "unchanged", "skipped", "blocked", "failed"]

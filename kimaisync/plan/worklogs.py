@@ -14,7 +14,7 @@ a guard stops mass deletion.
 The tracker's `Capabilities` decide the rest: a clock tracker gets each person's day laid out
 back to back (a day tracker gets the date and the minutes as they are); a tracker that cannot
 delete gets no deletion (the entry is reported instead); a locked entry of a tracker that keeps
-locked entries immutable is never written.
+locked entries immutable is never written. Report texts name the tracker (`PlanOptions.tracker`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kimaisync import causes
 from kimaisync import marker as markers
+from kimaisync.causes import Reason
 from kimaisync.durations import DurationError, parse_minutes
 from kimaisync.plan.layout import Slot, lay_out
 from kimaisync.timekeeper import TimekeeperSnapshot, WorkLog, numeric_id
@@ -74,6 +76,7 @@ class Action:
     write_id: bool = False  # the store must (re)learn entry_id for this work log
     clear_dangling: str | None = None  # IRI of a deleted work log whose id triple goes after the delete
     step: str = ""  # an intermediate move on the way to the planned one (see apply.order): reported only if it fails
+    cause: str = ""  # a skip's cause code (kimaisync.causes), for grouped summaries
 
 
 @dataclass
@@ -142,40 +145,59 @@ class _Resolved:
     date: dt.date
 
 
-def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict, options: PlanOptions) -> _Resolved | str:
-    """The tracker coordinates of a work log, or the reason it cannot sync."""
+def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict, by_name: dict | None = None,
+             options: PlanOptions | None = None) -> _Resolved | str:
+    """The tracker coordinates of a work log, or the reason it cannot sync (a `Reason`: its cause too).
+
+    `by_name`: tracker users by casefolded alias and name, to tell a person whose tracker user
+    was disabled before from-kimai made an account for it from one who has none at all."""
+    options = options or PlanOptions()
     t = options.tracker
     if log.problem:
-        return log.problem
+        return Reason(log.problem, causes.CONFLICTING.code)
     if log.date is None:
-        return f"cal:dtstart {log.date_raw!r} is not a date" if log.date_raw else "no cal:dtstart"
+        return Reason(f"cal:dtstart {log.date_raw!r} is not a date" if log.date_raw else "no cal:dtstart",
+                      causes.NO_DATE.code)
     try:
         minutes = parse_minutes(log.duration_raw)
     except DurationError as e:
-        return str(e)
+        return Reason(str(e), causes.BAD_DURATION.code)
     if not log.task:
-        return "no task (dct:subject)"
+        return Reason("no task (dct:subject)", causes.NO_TASK.code)
     ref = snap.activities.get(log.task)
     if ref is None:
-        return snap.non_activity_tasks.get(log.task, f"task <{log.task}> is not a {t} activity")
+        return Reason(snap.non_activity_tasks.get(log.task, f"task <{log.task}> is not a {t} activity"),
+                      causes.NOT_BOOKABLE.code)
     if ref.project_id is None:
-        return f"activity <{log.task}> has no {t} project (skos:broader a doap:Project)"
+        return Reason(f"activity <{log.task}> has no {t} project (skos:broader a doap:Project)",
+                      causes.NOT_BOOKABLE.code)
     if not log.person:
-        return "no person (prov:wasAssociatedWith)"
+        return Reason("no person (prov:wasAssociatedWith)", causes.NO_PERSON.code)
     accounts = sorted(set(snap.accounts.get(log.person, [])))
     name = snap.person_names.get(log.person) or f"<{log.person}>"
     if not accounts:
-        return f"person {name} has no {t} account linked (foaf:account); link one in Timekeeper"
+        namesake = [u for u in (by_name or {}).get(name.casefold(), []) if not getattr(u, "enabled", True)]
+        if namesake:
+            u = namesake[0]
+            return Reason(f"person {name} has no {t} account linked, and {t} user {u.id} ({u.name}) of that "
+                          f"name is disabled in {t} (from-kimai makes no account for a disabled user): "
+                          + causes.DISABLED.todo, causes.DISABLED.code)
+        return Reason(f"person {name} has no {t} account linked (foaf:account): " + causes.NO_ACCOUNT.todo,
+                      causes.NO_ACCOUNT.code)
     if len(accounts) > 1:
-        return f"person {name} has {len(accounts)} {t} accounts linked ({', '.join(map(str, accounts))}); keep one"
+        return Reason(f"person {name} has {len(accounts)} {t} accounts linked ({', '.join(map(str, accounts))}); "
+                      "keep one", causes.SEVERAL_ACCOUNTS.code)
     uid = accounts[0]
     user = users.get(uid)
     if user is None:
-        return f"{t} user {uid} of person {name} does not exist in {t}"
+        return Reason(f"{t} user {uid} of person {name} does not exist in {t} (deleted there; its account "
+                      "in Timekeeper stays): " + causes.USER_GONE.todo, causes.USER_GONE.code)
     if not getattr(user, "enabled", True):
-        return f"{t} user {uid} ({user.name}) of person {name} is disabled in {t}"
+        return Reason(f"{t} user {uid} ({user.name}) of person {name} is disabled in {t}: "
+                      + causes.DISABLED.todo, causes.DISABLED.code)
     if uid in options.no_session:
-        return f"the sync cannot write as {t} user {uid} of person {name}: {options.no_session[uid]}"
+        return Reason(f"the sync cannot write as {t} user {uid} of person {name}: {options.no_session[uid]}",
+                      causes.NO_ACCOUNT.code)
     return _Resolved(log, uid, ref.project_id, ref.activity_id, minutes, log.date)
 
 
@@ -189,6 +211,16 @@ def scope_keeps(scope: DeleteScope, *, ours: bool, user_linked: bool, tracker: s
     if scope == "linked" and not ours and not user_linked:
         return f"its {tracker} user is not linked to any person"
     return None
+
+
+def users_by_name(users: dict) -> dict[str, list]:
+    """Tracker users by casefolded alias and name."""
+    out: dict[str, list] = defaultdict(list)
+    for u in sorted(users.values(), key=lambda u: str(u.id)):
+        for n in {getattr(u, "alias", None), getattr(u, "name", None)}:
+            if n:
+                out[n.casefold()].append(u)
+    return dict(out)
 
 
 def _diff(ts, want: Desired) -> dict:
@@ -307,13 +339,14 @@ def plan(
     # 2. Resolve each work log; what cannot sync is skipped with its reason.
     resolved: list[_Resolved] = []
     keep_foreign: dict[tuple[int, dt.date], list[Slot]] = defaultdict(list)  # stays in Kimai: lay out around it
+    by_name = users_by_name(users)
     for log in logs:
-        r = _resolve(log, snap, users, options)
+        r = _resolve(log, snap, users, by_name, options)
         if isinstance(r, str):
             ts = claim_of.get(log.uri)
             note = f"; its {t} {w} {ts.id} is left as it is" if ts is not None else ""
             actions.append(Action("skip", log.uri, log.uuid, getattr(ts, "id", None), reason=r + note,
-                                  person=log.person, date=log.date))
+                                  person=log.person, date=log.date, cause=getattr(r, "cause", "")))
             if ts is not None and ts.end is not None and ts.begin is not None:  # left in place, so its owner's day steps around it
                 keep_foreign[(ts.user, _local_date(ts, users, options.default_zone))].append(Slot(ts.begin, ts.end))
         else:
@@ -340,7 +373,7 @@ def plan(
             reason = scope_keeps(options.delete_scope, ours=ours, user_linked=ts.user in linked_users, tracker=t)
         if reason is None and ts.locked and immutable:
             deletions.append(Action("blocked", None, uuid, ts.id, reason=f"{caps.locked_word} in {t}: not deleted",
-                                    user=ts.user, date=local))
+                                    user=ts.user, date=local, cause=causes.EXPORTED.code))
             reason = caps.locked_word
         elif reason is None:
             why = ("its work log was deleted in Timekeeper" if ts.id in dangling_ids
@@ -374,6 +407,7 @@ def plan(
             for a in orphan:
                 a.kind = "blocked"
                 a.reason = f"{a.reason}; deletion guard: {guard}"
+                a.cause = causes.GUARD.code
                 if a.entry_id in by_id and by_id[a.entry_id].end is not None and by_id[a.entry_id].begin is not None:
                     ts = by_id[a.entry_id]
                     keep_foreign[(ts.user, a.date)].append(Slot(ts.begin, ts.end))
@@ -408,7 +442,7 @@ def plan(
             if ts is None:
                 if not log.uuid:
                     actions.append(Action("skip", reason="work log has no mu:uuid, so the sync cannot mark "
-                                          f"its {t} {w}", **{k: v for k, v in common.items()
+                                          f"its {t} {w}", cause=causes.NO_UUID.code, **{k: v for k, v in common.items()
                                                                     if k not in ("desired", "minutes")}))
                     continue
                 why = (f"its {t} {w} {recreated[log.uri]} was deleted in {t}; created again"
@@ -423,7 +457,7 @@ def plan(
             elif ts.locked and immutable:
                 actions.append(Action("blocked", entry_id=ts.id, write_id=write_id, changes=changes,
                                       reason=f"{caps.locked_word} in {t}: cannot change " + ", ".join(sorted(changes)),
-                                      **common))
+                                      cause=causes.EXPORTED.code, **common))
             else:
                 common["desired"] = dataclasses.replace(want, zone=_record_zone(ts, str(zone_name), users,
                                                                                 options.default_zone))

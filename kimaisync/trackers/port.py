@@ -139,6 +139,7 @@ class TrackerUser:
     enabled: bool = True
     timezone: str | None = None
     email: str | None = None
+    alias: str | None = None  # a display name, when the tracker has one beside the login name
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,7 @@ def entry(ts: KimaiTimesheet) -> Entry:
 
 
 def tracker_user(u: KimaiUser) -> TrackerUser:
-    return TrackerUser(u.id, u.username, u.enabled, u.timezone, u.email)
+    return TrackerUser(u.id, u.username, u.enabled, u.timezone, u.email, u.alias)
 
 
 def window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
