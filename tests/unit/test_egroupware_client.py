@@ -11,12 +11,12 @@ from emulators.egroupware.seeds import ALL_USERS_TOKEN, RALF_TOKEN, small_state
 from emulators.egroupware.server import EmulatorServer
 from emulators.egroupware.state import Faults
 from kimaisync.errors import (
-    KimaiAuthError,
-    KimaiNotFoundError,
-    KimaiPermissionError,
-    KimaiServerError,
-    KimaiTransportError,
-    KimaiValidationError,
+    EntryNotFound,
+    OutcomeUnknown,
+    RecordRejected,
+    TrackerAuthError,
+    TrackerConfigError,
+    TrackerTransient,
     is_retryable,
 )
 from kimaisync.trackers.egroupware import EGroupwareClient, EGroupwareConflict, TimesheetWrite
@@ -61,7 +61,7 @@ def test_password_logs_in_as_the_service_user_and_needs_a_grant(served):
     with client(srv) as c:
         c.create("ralf", write())
         assert state.requests[-1].auth_user_id == 5  # sync
-        with pytest.raises(KimaiPermissionError) as err:
+        with pytest.raises(TrackerConfigError) as err:
             c.timesheets("piet")
     assert "grant" in str(err.value) and not is_retryable(err.value)
 
@@ -78,7 +78,7 @@ def test_a_one_user_token_is_a_clear_auth_error_for_anyone_else(served):
     _, srv = served
     with client(srv, user="ralf", secret=RALF_TOKEN) as c:
         assert len(c.timesheets("ralf")) == 2
-        with pytest.raises(KimaiAuthError) as err:
+        with pytest.raises(TrackerAuthError) as err:
             c.timesheets("anna")
     assert "for all users" in str(err.value)
 
@@ -86,7 +86,7 @@ def test_a_one_user_token_is_a_clear_auth_error_for_anyone_else(served):
 def test_wrong_password_is_an_auth_error_without_the_secret(served):
     _, srv = served
     with client(srv, secret="Wrong-Secret-123") as c:
-        with pytest.raises(KimaiAuthError) as err:
+        with pytest.raises(TrackerAuthError) as err:
             c.probe()
         assert "Wrong-Secret-123" not in str(err.value) and "Wrong-Secret-123" not in repr(c)
     assert not is_retryable(err.value)
@@ -136,7 +136,7 @@ def test_a_delete_whose_reply_was_lost_counts_as_done(served):
         rec = c.create("anna", write())
         state.faults = Faults(lost_response_rate=1.0, methods={"DELETE"})
         c.delete("anna", rec.id, rec.etag)
-        with pytest.raises(KimaiNotFoundError):
+        with pytest.raises(EntryNotFound):
             c.get("anna", rec.id)
 
 
@@ -144,7 +144,7 @@ def test_a_lost_create_reply_is_not_retried_and_the_marker_finds_it(served):
     state, srv = served
     state.faults = Faults(lost_response_rate=1.0, methods={"POST"})
     with client(srv) as c:
-        with pytest.raises(KimaiTransportError) as err:
+        with pytest.raises(OutcomeUnknown) as err:
             c.create("anna", write(description="x [tk:lost-1]"))
         state.faults = Faults()
         found = c.timesheets("anna", search="[tk:lost-1]")
@@ -172,7 +172,7 @@ def test_server_errors_surface_typed_after_the_retries(served):
     state, srv = served
     state.faults = Faults(error_rate=1.0)
     with client(srv, retries=1) as c:
-        with pytest.raises((KimaiServerError, KimaiTransportError)) as err:
+        with pytest.raises(TrackerTransient) as err:
             c.timesheets("ralf")
     assert is_retryable(err.value)
 
@@ -181,7 +181,7 @@ def test_refused_body_is_a_validation_error_with_egroupwares_message(served):
     _, srv = served
     with client(srv) as c:
         rec = c.create("anna", write())
-        with pytest.raises(KimaiValidationError) as err:
+        with pytest.raises(RecordRejected) as err:
             c.update("anna", rec.id, {"status": "nonsense"}, rec.etag)
     assert "Invalid status value" in str(err.value) and not is_retryable(err.value)
 
@@ -216,7 +216,7 @@ def test_get_returns_the_current_etag_and_404_is_not_found(served):
     with client(srv) as c:
         rec = c.create("anna", write())
         assert c.get("anna", rec.id).etag == rec.etag
-        with pytest.raises(KimaiNotFoundError):
+        with pytest.raises(EntryNotFound):
             c.get("anna", 424242)
 
 
@@ -245,7 +245,7 @@ def test_the_secret_never_reaches_a_url_or_an_error(served):
     state, srv = served
     secret = "S3cret-Password-xyz"
     with client(srv, secret=secret) as c:
-        with pytest.raises(KimaiAuthError) as err:
+        with pytest.raises(TrackerAuthError) as err:
             c.timesheets("ralf")
     assert all(secret not in str(r.query) and secret not in r.path for r in state.requests)
     assert secret not in str(err.value) and secret not in repr(err.value)

@@ -42,20 +42,20 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, ValidationError
 
-from kimaisync.errors import (
-    KimaiAuthError,
-    KimaiError,
-    KimaiNotFoundError,
-    KimaiPermissionError,
-    KimaiProtocolError,
-    KimaiRateLimitedError,
-    KimaiServerError,
-    KimaiTransportError,
-    KimaiValidationError,
-    ValidationDetails,
-)
 from kimaisync.retry import call_with_retry
-from kimaisync.trackers.egroupware.errors import EGroupwareConflict, SyncTokenRejected, UnexpectedAnswer
+from kimaisync.trackers.egroupware.errors import (
+    EGroupwareAuthError,
+    EGroupwareConflict,
+    EGroupwareError,
+    EGroupwareNotFound,
+    EGroupwarePermissionError,
+    EGroupwareRateLimited,
+    EGroupwareRejected,
+    EGroupwareServerError,
+    EGroupwareTransportError,
+    SyncTokenRejected,
+    UnexpectedAnswer,
+)
 from kimaisync.trackers.egroupware.models import EgwTimesheet, TimesheetWrite, format_utc, unquote_etag
 
 log = logging.getLogger("kimaisync.egroupware")
@@ -249,18 +249,18 @@ class EGroupwareClient:
         try:
             resp = self._http.request(method, path.lstrip("/"), params=params, json=body, headers=hdrs)
         except httpx.TimeoutException as exc:
-            raise KimaiTransportError(f"EGroupware gave no answer within {self.timeout:g} s ({type(exc).__name__})",
+            raise EGroupwareTransportError(f"EGroupware gave no answer within {self.timeout:g} s ({type(exc).__name__})",
                                       method=method, path=where) from None
         except httpx.TransportError as exc:
             detail = self._scrub(str(exc))[:200]
-            raise KimaiTransportError(f"connection to EGroupware failed ({type(exc).__name__}"
+            raise EGroupwareTransportError(f"connection to EGroupware failed ({type(exc).__name__}"
                                       f"{': ' + detail if detail else ''})", method=method, path=where) from None
         log.debug("%s %s -> %d in %.0f ms", method, where, resp.status_code, (time.perf_counter() - t0) * 1000)
         if resp.is_success:
             return resp
         raise self._error(resp, method, where, owner)
 
-    def _error(self, resp: httpx.Response, method: str, where: str, owner: str | None) -> KimaiError:
+    def _error(self, resp: httpx.Response, method: str, where: str, owner: str | None) -> EGroupwareError:
         status = resp.status_code
         try:
             body = resp.json()
@@ -278,16 +278,16 @@ class EGroupwareClient:
             else:
                 hint = (f"check EGROUPWARE_USER ({self.user!r}) and EGROUPWARE_PASSWORD (the password or an app "
                         "token), and that the account is enabled")
-            return KimaiAuthError(f"EGroupware rejected the credentials (401): {hint}", status=401, **kw)
+            return EGroupwareAuthError(f"EGroupware rejected the credentials (401): {hint}", status=401, **kw)
         if status == 403:
             if owner and login != owner:
                 hint = (f"{login!r} may not access {owner!r}'s timesheets: {owner!r} must grant {login!r} read, "
                         "add, edit and delete rights in the timesheet ACL, or use an app token for all users")
             else:
                 hint = f"{login!r} lacks the timesheet application's rights (or the token is limited to other apps)"
-            return KimaiPermissionError(f"EGroupware refused (403{said}): {hint}", status=403, **kw)
+            return EGroupwarePermissionError(f"EGroupware refused (403{said}): {hint}", status=403, **kw)
         if status == 404:
-            return KimaiNotFoundError(f"not found (404{said})", **kw)
+            return EGroupwareNotFound(f"not found (404{said})", **kw)
         if status == 412:
             current = None
             if isinstance(body, Mapping) and "id" in body:
@@ -295,19 +295,18 @@ class EGroupwareClient:
             return EGroupwareConflict("the timesheet changed in EGroupware since it was read (412 Precondition "
                                       "Failed)", current, **kw)
         if status in (400, 422):
-            details = ValidationDetails(global_errors=[message] if message else [])
-            return KimaiValidationError(f"EGroupware refused the timesheet ({status})", details, **kw)
+            return EGroupwareRejected(f"EGroupware refused the timesheet ({status}{said})", status=status, **kw)
         if status == 429:
             after = _retry_after(resp.headers.get("retry-after"))
-            return KimaiRateLimitedError("too many requests (429)" + (f", retry after {after:g} s" if after else ""),
+            return EGroupwareRateLimited("too many requests (429)" + (f", retry after {after:g} s" if after else ""),
                                          retry_after=after, **kw)
         if status == 408:
-            return KimaiTransportError("the server timed out waiting for the request (408)", status=408, **kw)
+            return EGroupwareTransportError("the server timed out waiting for the request (408)", status=408, **kw)
         if status >= 500:
-            return KimaiServerError(f"EGroupware or a proxy in front of it failed ({status}{said})", status=status, **kw)
+            return EGroupwareServerError(f"EGroupware or a proxy in front of it failed ({status}{said})", status=status, **kw)
         if 300 <= status < 400:
-            return KimaiProtocolError(f"redirected ({status}): {_URL_HINT} (https?)", status=status, **kw)
-        return KimaiError(f"unexpected answer {status}{said}", status=status, **kw)
+            return UnexpectedAnswer(f"redirected ({status}): {_URL_HINT} (https?)", status=status, **kw)
+        return EGroupwareError(f"unexpected answer {status}{said}", status=status, **kw)
 
     def _on_retry(self, exc: BaseException, attempt: int, delay: float) -> None:
         with self._lock:
@@ -374,7 +373,7 @@ class EGroupwareClient:
         return sorted(out, key=lambda r: r.id)
 
     def get(self, username: str, timesheet_id: int) -> EgwTimesheet:
-        """One timesheet with its current ETag; KimaiNotFoundError when it is gone."""
+        """One timesheet with its current ETag; EGroupwareNotFound (an EntryNotFound) when it is gone."""
         path = self.collection(username) + str(int(timesheet_id))
         resp = self._retrying(lambda: self._send("GET", path, owner=username))
         return self._record(self._json(resp), resp, resp.headers.get("etag"))
@@ -401,7 +400,7 @@ class EGroupwareClient:
             def once(params: dict[str, Any] = params) -> httpx.Response:
                 try:
                     return self._send("GET", path, owner=username, params=params)
-                except (KimaiPermissionError, KimaiNotFoundError, KimaiValidationError, EGroupwareConflict) as exc:
+                except (EGroupwarePermissionError, EGroupwareNotFound, EGroupwareRejected, EGroupwareConflict) as exc:
                     if params["sync-token"] and exc.status in (400, 403, 404, 409, 410, 412, 422):
                         # RFC 6578: a token the server cannot honour is 403 valid-sync-token; other
                         # servers say 400/409/410. A real permission problem shows again on the full read.
@@ -497,7 +496,7 @@ class EGroupwareClient:
     def delete(self, username: str, timesheet_id: int, etag: str | None = None, *, missing_ok: bool = False) -> None:
         """DELETE (204), with ``If-Match`` when `etag` is given (EGroupwareConflict if it changed).
 
-        KimaiNotFoundError if it does not exist, unless `missing_ok`; a 404 on a retry counts as
+        EGroupwareNotFound if it does not exist, unless `missing_ok`; a 404 on a retry counts as
         done (the earlier attempt whose reply was lost deleted it)."""
         path = self.collection(username) + str(int(timesheet_id))
         headers = {"If-Match": f'"{unquote_etag(etag)}"'} if etag else None
@@ -508,7 +507,7 @@ class EGroupwareClient:
             attempt += 1
             try:
                 self._send("DELETE", path, owner=username, headers=headers)
-            except KimaiNotFoundError:
+            except EGroupwareNotFound:
                 if missing_ok or attempt > 1:
                     return
                 raise
