@@ -1,13 +1,8 @@
-"""What the EGroupware emulator's tests and the client's tests share: the small seeded state, an
-in-process client on the emulator's app, and the base path."""
+"""What the EGroupware emulator's tests share besides their fixtures (tests/emulators/egroupware/
+conftest.py): paths, credentials and a record body."""
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
-
-from emulators.egroupware.app import create_app
-from emulators.egroupware.seeds import small_state
 from emulators.egroupware.state import BASE_PATH
 
 JSON = {"Accept": "application/json"}
@@ -23,13 +18,3 @@ def new_record(**over) -> dict:
     body = {"@type": "timesheet", "title": "5. Test Ralf", "start": "2024-02-06T10:00:00Z", "duration": 60}
     body.update(over)
     return body
-
-
-@pytest.fixture
-def egw_state():
-    return small_state()
-
-
-@pytest.fixture
-def egw(egw_state):
-    return TestClient(create_app(egw_state))

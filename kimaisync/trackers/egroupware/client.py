@@ -190,15 +190,6 @@ class EGroupwareClient:
             follow_redirects=False,  # a redirect would drop (or leak) the credentials and turn POST into GET
         )
 
-    @classmethod
-    def from_settings(cls, settings: Any, **kw: Any) -> "EGroupwareClient":
-        opts: dict[str, Any] = {}
-        for name, attr in (("timeout", "kimai_timeout"), ("retries", "kimai_retries")):
-            if hasattr(settings, attr):
-                opts[name] = getattr(settings, attr)
-        opts.update(kw)
-        return cls(str(settings.egroupware_url), settings.egroupware_user, settings.egroupware_password, **opts)
-
     def __repr__(self) -> str:
         mode = "app token, acting as each person" if self.impersonates else "password"
         return f"EGroupwareClient(base_url={self.base_url!r}, user={self.user!r}, auth={mode!r})"

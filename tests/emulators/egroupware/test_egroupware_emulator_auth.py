@@ -5,7 +5,7 @@ import base64
 import pytest
 
 from emulators.egroupware.seeds import ALL_USERS_TOKEN, RALF_TOKEN
-from egroupware_helpers import JSON, RALF, SYNC, collection, egw, egw_state  # noqa: F401 (fixtures)
+from egroupware_helpers import JSON, RALF, SYNC, collection
 
 
 def test_no_credentials_is_401_with_a_basic_challenge(egw):

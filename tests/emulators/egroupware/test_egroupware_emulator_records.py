@@ -3,7 +3,7 @@ Timesheet.md: the listing, POST with representation, PUT, PATCH, DELETE, ETags a
 
 from emulators.egroupware.seeds import PINNED_NOW
 from emulators.egroupware.state import BASE_PATH
-from egroupware_helpers import JSON, RALF, SYNC, collection, egw, egw_state, new_record  # noqa: F401
+from egroupware_helpers import JSON, RALF, SYNC, collection, new_record
 
 PREFER = {"Prefer": "return=representation", **JSON}
 

@@ -1,6 +1,6 @@
 """The sync-token protocol and filters of a timesheet collection."""
 
-from egroupware_helpers import JSON, RALF, collection, egw, egw_state, new_record  # noqa: F401 (fixtures)
+from egroupware_helpers import JSON, RALF, collection, new_record
 
 
 def _sync(egw, token="", nresults=None, props=None):
