@@ -14,6 +14,24 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _reach_tracker(settings) -> bool:
+    """Any tracker but Kimai 2 through the port: its own `check()` when it has one."""
+    from kimaisync.errors import TrackerError
+    from kimaisync.trackers import open_tracker
+
+    label = settings.tracker
+    try:
+        with open_tracker(settings) as tracker:
+            label = tracker.title.lower()
+            check = getattr(tracker, "check", None)
+            said = check() if check is not None else f"{len(tracker.reference_data().projects)} projects"
+            print(f"{label}: ok, {said} ({tracker.describe()})")
+            return True
+    except (TrackerError, ValueError) as err:
+        print(f"{label}: FAILED: {err}")
+        return False
+
+
 def run(args) -> int:
     from kimaisync.trackers.kimai2 import KimaiClient
     from kimaisync.sparql.client import SparqlClient
@@ -24,28 +42,31 @@ def run(args) -> int:
     print(f"settings: ok ({settings.describe()})")
     failed = False
 
-    with KimaiClient.from_settings(settings) as kimai:
-        try:
-            version = kimai.version()
-            me = kimai.me()
-            print(f"kimai: ok, version {version.get('version', '?')}, API user {me.username!r} "
-                  f"(id {me.id}, timezone {me.timezone})")
-        except KimaiError as err:
-            failed = True
-            print(f"kimai: FAILED: {err}")
-        else:
+    if settings.tracker != "kimai":
+        failed = not _reach_tracker(settings)
+    else:
+        with KimaiClient.from_settings(settings) as kimai:
             try:
-                users = kimai.users()
-                print(f"kimai: can list users ({len(users)}), as the accounts sync needs")
+                version = kimai.version()
+                me = kimai.me()
+                print(f"kimai: ok, version {version.get('version', '?')}, API user {me.username!r} "
+                      f"(id {me.id}, timezone {me.timezone})")
             except KimaiError as err:
-                print(f"kimai: warning: cannot list users, the accounts sync will fail: {err}")
-            try:
-                config = kimai.timesheet_config()
-                overlap = config.get("isAllowOverlapping")
-                print(f"kimai: timesheet tracking mode {config.get('trackingMode')!r}, overlapping records "
-                      f"{'allowed' if overlap else 'refused (the sync lays out days back to back)'}")
-            except KimaiError as err:
-                print(f"kimai: warning: cannot read /api/config/timesheet: {err}")
+                failed = True
+                print(f"kimai: FAILED: {err}")
+            else:
+                try:
+                    users = kimai.users()
+                    print(f"kimai: can list users ({len(users)}), as the accounts sync needs")
+                except KimaiError as err:
+                    print(f"kimai: warning: cannot list users, the accounts sync will fail: {err}")
+                try:
+                    config = kimai.timesheet_config()
+                    overlap = config.get("isAllowOverlapping")
+                    print(f"kimai: timesheet tracking mode {config.get('trackingMode')!r}, overlapping records "
+                          f"{'allowed' if overlap else 'refused (the sync lays out days back to back)'}")
+                except KimaiError as err:
+                    print(f"kimai: warning: cannot read /api/config/timesheet: {err}")
 
     sparql = SparqlClient.from_settings(settings)
     sparql.retries = 0

@@ -75,7 +75,7 @@ def test_registry_opens_it_with_its_capabilities(tracker):
     caps = tracker.capabilities
     assert caps.time_model is TimeModel.CLOCK and caps.can_delete and not caps.can_mark_exported
     assert caps.credentials is CredentialScope.PER_PERSON and caps.cursor is CursorKind.TOKEN
-    assert "sync-password" not in tracker.describe() and tracker.check().startswith("ok")
+    assert "sync-password" not in tracker.describe() and tracker.check().startswith("logged in as")
 
 
 def test_no_projects_categories_or_accounts_can_be_listed(tracker):

@@ -300,11 +300,11 @@ class EGroupwareTracker(Tracker):
             return s
 
     def check(self) -> str:
-        """One line saying EGroupware answered for our own collection (raises when it does not)."""
+        """What EGroupware answered for our own collection, in a line (raises when it did not)."""
         self.client.probe()
         how = ("an app token, acting as each person" if self.client.impersonates
                else "a password; each person must grant it access to their timesheets")
-        return f"ok, logged in as {self.client.user!r} with {how}"
+        return f"logged in as {self.client.user!r} with {how}"
 
     def describe(self) -> str:
         return f"EGroupware {self.client.base_url} as {self.client.user}"
