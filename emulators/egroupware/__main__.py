@@ -16,9 +16,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
                         help="delay every timesheet request by this much (benchmarks)")
+    parser.add_argument("--people", type=int, default=0, metavar="N",
+                        help="add N more accounts person01.. (password '<name>-password'; benchmarks)")
     parser.add_argument("--demo", action="store_true", required=True, help="serve the built-in demo dataset")
     args = parser.parse_args(argv)
     state = demo_state()
+    for n in range(1, args.people + 1):
+        state.add_account(f"person{n:02d}", password=f"person{n:02d}-password")
     if args.latency:
         state.faults = Faults(latency=args.latency)
     sock = bind(args.host, args.port)
