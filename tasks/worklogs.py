@@ -28,7 +28,7 @@ from kimaisync.rdf.graphs import Graphs
 from kimaisync.sparql.client import SparqlClient, chunked
 from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
-from tasks.common import READ_RETRIES
+from tasks.progress import Progress
 
 UTC = dt.timezone.utc
 APPLY_BATCH = 500
@@ -52,7 +52,7 @@ def _logger():
         return logging.getLogger("kimaisync.flows")
 
 
-@task(name="read-timekeeper-work-logs", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-timekeeper-work-logs", cache_policy=NO_CACHE)
 def read_timekeeper_period(sparql: SparqlClient, settings, start: dt.date, end: dt.date) -> TimekeeperSnapshot:
     snap = store.read_snapshot(sparql, start, end, homepage=settings.kimai_account_service_homepage,
                                resource_base=settings.resource_base_uri)
@@ -92,13 +92,13 @@ def period_window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetim
             dt.datetime.combine(end + dt.timedelta(days=1), dt.time(23, 59, 59), UTC))
 
 
-@task(name="list-kimai-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="list-kimai-timesheets", cache_policy=NO_CACHE)
 def list_kimai_timesheets(kimai: KimaiClient, start: dt.date, end: dt.date) -> list:
     """Kimai's timesheets of the period, all users; runs beside the store read."""
     return kimai.timesheets(*period_window(start, end))
 
 
-@task(name="read-kimai-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-kimai-timesheets", cache_policy=NO_CACHE)
 def read_kimai_period(kimai: KimaiClient, snap: TimekeeperSnapshot, start: dt.date, end: dt.date,
                       concurrency: int = 4, listed: list | None = None) -> KimaiPeriod:
     """Kimai's side: the period's listing (unless given), what work logs point at elsewhere, users."""
@@ -112,7 +112,7 @@ def read_kimai_period(kimai: KimaiClient, snap: TimekeeperSnapshot, start: dt.da
     return KimaiPeriod(listed + extra, users, missing, warnings)
 
 
-@task(name="plan-work-log-changes", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="plan-work-log-changes", cache_policy=NO_CACHE)
 def plan_work_logs(sparql: SparqlClient, snap: TimekeeperSnapshot, kimai: KimaiPeriod, options: PlanOptions) -> Plan:
     """Plan; timesheets no work log of the snapshot holds are first checked against the whole store."""
     in_snapshot = {l.kimai_id for l in snap.work_logs} | {l.uuid for l in snap.work_logs}
@@ -128,9 +128,7 @@ def plan_work_logs(sparql: SparqlClient, snap: TimekeeperSnapshot, kimai: KimaiP
 @task(name="apply-kimai-writes", cache_policy=NO_CACHE)
 def apply_kimai_batch(batch: Started, done_before: int, total: int) -> list[Outcome]:
     """One batch of writes, queued in order with the others (see Applier.start): its outcomes."""
-    outcomes = batch.outcomes()
-    _logger().info("Kimai writes: %d/%d done", done_before + len(outcomes), total)
-    return outcomes
+    return batch.outcomes()  # the flow counts them (tasks.progress)
 
 
 @task(name="apply-kimai-moves", cache_policy=NO_CACHE)
@@ -141,7 +139,7 @@ def apply_kimai_moves(applier: Applier, lanes: list) -> list[Outcome]:
     return outcomes
 
 
-@task(name="record-kimai-ids", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="record-kimai-ids", cache_policy=NO_CACHE)
 def record_kimai_ids(sparql: SparqlClient, graphs: Graphs, outcomes: list[Outcome]) -> int:
     """Write each synced work log's Kimai id, and drop the ids of deleted work logs, in batches."""
     ids = {o.action.work_log: o.timesheet_id for o in outcomes
@@ -186,10 +184,14 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
         if pending_ids:
             record(sparql, graphs, quote(pending_ids))
         moves = lanes(result.of("delete", "update"), result.held)
+        progress = None if plain else Progress("Kimai writes", len(result.kimai_writes), key="kimai-writes",
+                                               batch=batch)
         if moves:  # first, so the creations find their slots free
             done = apply_moves(applier, quote(moves))
             record(sparql, graphs, quote(done))
             outcomes.extend(done)
+            if progress:
+                progress.advance(len(done))
         # Creation batches are queued in the applier's one bounded pool together, in order, so they
         # complete in order and each batch's ids are recorded while the next batches' writes go on.
         started = [applier.start(chunk) for chunk in chunked(writes, batch)]
@@ -197,6 +199,8 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
             done = apply_batch(quote(pending), i * batch, len(writes))
             record(sparql, graphs, quote(done))
             outcomes.extend(done)
+            if progress:
+                progress.advance(len(done))
     if applier.fatal is not None:
         raise applier.fatal
     return outcomes
