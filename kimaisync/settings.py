@@ -317,14 +317,20 @@ class Settings(BaseSettings):
 
     def shown(self) -> list[tuple[str, str]]:
         """Every setting as (VARIABLE, value as in effect), secrets masked: what `kimai-sync check` prints."""
-        secret = self.api_token.get_secret_value().strip()
+        secrets = [v.get_secret_value().strip() for v in (self.api_token, self.egroupware_password) if v is not None]
+
+        def scrubbed(text: str) -> str:
+            for secret in secrets:
+                text = _scrubbed(text, secret)
+            return _scrubbed(text, None)
+
         out = []
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                text = "***" if name == "api_token" else _scrubbed(value.get_secret_value(), secret)
+            if isinstance(value, SecretStr):  # a password or token: masked; a URL: without its password
+                text = "***" if name.upper() in _SECRET_VARS else scrubbed(value.get_secret_value())
             else:
-                text = "(unset)" if value is None else _scrubbed(str(value), secret)
+                text = "(unset)" if value is None else scrubbed(str(value))
             out.append((name.upper(), text))
         return out
 
