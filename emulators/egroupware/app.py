@@ -185,7 +185,7 @@ class Api:
             new_token = rows[-1].modified - 1
         else:
             mods = [t.modified for t in self.state.owned_by(owner.account_id)]
-            new_token = max([since or 0, *mods])
+            new_token = max([since or 0, self.state.config.tombstones_since, *mods])
         for t in rows:
             out[f"{base}{t.id}"] = None if t.deleted else self._props(t, props)
         body: dict[str, Any] = {"responses": out}

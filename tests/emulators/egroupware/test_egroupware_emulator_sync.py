@@ -92,3 +92,11 @@ def test_filters_search_and_attribute(egw):
 def test_own_collection_without_user_prefix(egw):
     r = egw.get(collection(None), headers=JSON, auth=RALF).json()
     assert set(r["responses"]) == {"/timesheet/1", "/timesheet/140"}
+
+
+def test_an_empty_collections_token_after_a_purge_is_still_accepted(egw, egw_state):
+    egw_state.purge_tombstones()
+    r = egw.get(collection("anna") + "?sync-token=", headers=JSON, auth=("anna", "anna-password")).json()
+    again = egw.get(collection("anna") + f"?sync-token={r['sync-token']}", headers=JSON,
+                    auth=("anna", "anna-password"))
+    assert again.status_code == 200 and again.json()["responses"] == {}
