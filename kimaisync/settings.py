@@ -258,6 +258,11 @@ class Settings(BaseSettings):
     def _defaults(self) -> "Settings":
         if self.mu_sparql_update_endpoint is None:
             self.mu_sparql_update_endpoint = self.mu_sparql_endpoint
+        if self.egroupware_account_service_homepage is None and self.egroupware_url is not None:
+            # the field itself, not only a property: the tracker's Links name it for the store
+            url = self.egroupware_url
+            port = f":{url.port}" if url.port and url.port not in (80, 443) else ""
+            self.egroupware_account_service_homepage = f"{url.scheme}://{url.host}{port}"
         return self
 
     # ------------------------------------------------------------------ derived values
@@ -274,15 +279,10 @@ class Settings(BaseSettings):
 
     @property
     def egroupware_homepage(self) -> str:
-        """The `foaf:accountServiceHomepage` of EGroupware accounts: the setting, else the origin of
-        EGROUPWARE_URL (`https://egw.example.org` for `https://egw.example.org/egroupware/groupdav.php`)."""
-        if self.egroupware_account_service_homepage:
-            return self.egroupware_account_service_homepage
-        if self.egroupware_url is None:
-            return ""
-        url = self.egroupware_url
-        port = f":{url.port}" if url.port and url.port not in (80, 443) else ""
-        return f"{url.scheme}://{url.host}{port}"
+        """The `foaf:accountServiceHomepage` of EGroupware accounts: EGROUPWARE_ACCOUNT_SERVICE_HOMEPAGE,
+        by default the origin of EGROUPWARE_URL (`https://egw.example.org` for
+        `https://egw.example.org/egroupware/groupdav.php`)."""
+        return self.egroupware_account_service_homepage or ""
 
     @property
     def sparql_query_url(self) -> str:

@@ -63,6 +63,7 @@ def test_settings_needed_only_for_egroupware_and_the_password_never_shown(monkey
                       egroupware_user="sync", egroupware_password="Pw-Secret-77")
     assert s.egroupware_base == "https://egw.example.org:8443/egroupware/groupdav.php"
     assert s.egroupware_homepage == "https://egw.example.org:8443"  # the default: the URL's origin
+    assert getattr(s, EGroupwareTracker.links.account_homepage_setting) == "https://egw.example.org:8443"
     assert "Pw-Secret-77" not in repr(s) + str(s.model_dump())
     s = load_settings(tracker="egroupware", egroupware_url="https://egw.example.org/egroupware/groupdav.php",
                       egroupware_user="sync", egroupware_password="x",
