@@ -102,34 +102,30 @@ class KimaiProtocolError(KimaiError):
     """Kimai answered 2xx with a body we cannot read (HTML, truncated JSON, wrong shape)."""
 
 
-# --------------------------------------------------------------------------- other trackers
-# Tracker-neutral types, for the clients of trackers added behind the tracker port (Timi first).
-# Each client maps its tracker's answers onto them once, at its edge; what a caller may do next
-# follows from the type alone.
+# --------------------------------------------------------------------------- Timi
 
 
-class TrackerError(SyncError):
-    """A tracker request failed. `tracker` names the tracker, `status` is the HTTP status or None."""
+class TimiError(SyncError):
+    """A Timi request failed. `status` is the HTTP status, or None when no answer came."""
 
     status: int | None = None
 
-    def __init__(self, message: str, *, tracker: str = "", method: str = "", path: str = "",
-                 status: int | None = None):
-        self.tracker = tracker
+    def __init__(self, message: str, *, method: str = "", path: str = "", status: int | None = None):
         self.method = method
         self.path = path
         if status is not None:
             self.status = status
-        where = " ".join(p for p in (tracker, method, path) if p)
-        super().__init__(f"{where}: {message}" if where else message)
+        where = f"Timi {method} {path}".strip() if method or path else "Timi"
+        super().__init__(f"{where}: {message}")
 
 
-class TrackerTransientError(TrackerError):
-    """No usable answer, or a 5xx, to a request that is safe to repeat: a later try may succeed."""
+class TimiAuthError(TimiError):
+    """401/403: the person's e-mail + token are refused. Fix the credentials file; retrying
+    cannot help. Credentials are personal: it stops that person's work, not the others'."""
 
 
-class TrackerRateLimitedError(TrackerTransientError):
-    """429: the tracker's request budget is spent; `retry_after` is its advice in seconds, if any."""
+class TimiRateLimitedError(TimiError):
+    """429 {"message":"rate limit exceeded"}: the account's budget per minute is spent."""
 
     status = 429
 
@@ -138,32 +134,32 @@ class TrackerRateLimitedError(TrackerTransientError):
         super().__init__(message, status=429, **kw)
 
 
-class TrackerConfigError(TrackerError):
-    """401/403: the credential is wrong or lacks a right. A person must fix the settings; retrying
-    cannot help. With personal credentials it stops that person's work, not the others'."""
+class TimiUnavailableError(TimiError):
+    """No usable answer, or a 5xx, to a request that is safe to repeat (a read, a PATCH, or a
+    POST that never left): a later try may succeed."""
 
 
-class TrackerRecordRejected(TrackerError):
-    """400/422: the tracker refused this record's data; `details` keeps its messages whole."""
+class TimiValidationError(TimiError):
+    """422/400 {"errors": {...}}: Timi refused this record's data; `details` keeps it per field."""
 
     def __init__(self, message: str, details: ValidationDetails | None = None, **kw):
         self.details = details or ValidationDetails()
         super().__init__(f"{message}: {self.details.summary()}", **kw)
 
 
-class TrackerNotFoundError(TrackerError):
-    """404: the record does not exist (or is not visible to this credential)."""
+class TimiNotFoundError(TimiError):
+    """404: no such record for this person's token (another person's entry is not there for it)."""
 
     status = 404
 
 
-class TrackerProtocolError(TrackerError):
+class TimiProtocolError(TimiError):
     """A 2xx whose body we cannot read (HTML, truncated JSON, wrong shape)."""
 
 
-class TrackerOutcomeUnknown(TrackerError):
-    """A create was sent and no trustworthy answer came back: it may have been applied. Never
-    repeat it blindly; find out by reading (the sync looks for its marker)."""
+class TimiOutcomeUnknownError(TimiError):
+    """A create was sent and no trustworthy answer came back (lost reply, 5xx): it may have been
+    applied. Never repeat it blindly; look for the sync's marker by reading."""
 
 
 # --------------------------------------------------------------------------- SPARQL
@@ -197,7 +193,9 @@ def is_retryable(exc: BaseException) -> bool:
     Rate limits, 5xx, transport failures and an unavailable store may succeed on a later try.
     Authentication, permission, validation, not-found and protocol errors will not.
     """
-    if isinstance(exc, (KimaiRateLimitedError, KimaiServerError, KimaiTransportError, TrackerTransientError)):
+    if isinstance(exc, (KimaiRateLimitedError, KimaiServerError, KimaiTransportError)):
+        return True
+    if isinstance(exc, (TimiRateLimitedError, TimiUnavailableError)):
         return True
     if isinstance(exc, (SparqlUnavailableError, WriterLockUnavailable)):
         return True
@@ -206,7 +204,7 @@ def is_retryable(exc: BaseException) -> bool:
 
 def retry_delay(exc: BaseException, attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     """Seconds to wait before retry number `attempt` (1-based): Retry-After if given, else backoff."""
-    if isinstance(exc, (KimaiRateLimitedError, TrackerRateLimitedError)) and exc.retry_after is not None:
+    if isinstance(exc, (KimaiRateLimitedError, TimiRateLimitedError)) and exc.retry_after is not None:
         return min(max(exc.retry_after, 0.0), cap)
     return min(base * (2 ** (attempt - 1)), cap)
 

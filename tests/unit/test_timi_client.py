@@ -15,13 +15,13 @@ from emulators.timi.seeds import small_state
 from emulators.timi.server import TimiServer
 from emulators.timi.state import Faults, RateBudget
 from kimaisync.errors import (
-    TrackerConfigError,
-    TrackerNotFoundError,
-    TrackerOutcomeUnknown,
-    TrackerProtocolError,
-    TrackerRateLimitedError,
-    TrackerRecordRejected,
-    TrackerTransientError,
+    TimiAuthError,
+    TimiNotFoundError,
+    TimiOutcomeUnknownError,
+    TimiProtocolError,
+    TimiRateLimitedError,
+    TimiValidationError,
+    TimiUnavailableError,
     is_retryable,
 )
 from kimaisync.trackers.timi import TimiClient, TimiEntryWrite
@@ -111,7 +111,7 @@ def test_a_body_that_looks_like_hours_and_a_project_changes_nothing(emulator, bo
 def test_401_is_a_config_error_named_by_person_never_retried_never_showing_the_token(emulator):
     state, server = emulator
     with client(server, token="wrong-secret-token") as timi:
-        with pytest.raises(TrackerConfigError) as caught:
+        with pytest.raises(TimiAuthError) as caught:
             timi.services()
     assert len(state.requests) == 1
     assert caught.value.status == 401 and not is_retryable(caught.value)
@@ -143,14 +143,14 @@ def test_a_429_that_outlasts_the_retries_is_rate_limited_and_retryable(emulator)
     state.rate = RateBudget(limit=1, window=60, clock=lambda: 0.0)
     with client(server, retries=2) as timi:
         timi.services()
-        with pytest.raises(TrackerRateLimitedError) as caught:
+        with pytest.raises(TimiRateLimitedError) as caught:
             timi.services()
     assert is_retryable(caught.value) and len(state.requests) == 4
 
 
 def test_refused_data_keeps_timis_errors(emulator):
     _state, server = emulator
-    with client(server) as timi, pytest.raises(TrackerRecordRejected) as caught:
+    with client(server) as timi, pytest.raises(TimiValidationError) as caught:
         timi.create_entry(write(project_id=999, service_id=998))
     assert caught.value.details.field_errors == {"project": ["bestaat niet"], "service": ["bestaat niet"]}
     assert caught.value.status == 422 and not is_retryable(caught.value)
@@ -159,7 +159,7 @@ def test_refused_data_keeps_timis_errors(emulator):
 
 def test_another_persons_entry_is_not_found(emulator):
     state, server = emulator
-    with client(server) as timi, pytest.raises(TrackerNotFoundError):
+    with client(server) as timi, pytest.raises(TimiNotFoundError):
         timi.update_entry(108085, write())
     assert state.entries[108085].duration == 28800
 
@@ -168,7 +168,7 @@ def test_a_create_whose_reply_is_lost_is_outcome_unknown_and_not_repeated(emulat
     state, server = emulator
     state.faults = Faults(lost_response_rate=1.0, methods={"POST"}, paths_prefix="/api/v1/time_entries")
     before = len(state.entries)
-    with client(server) as timi, pytest.raises(TrackerOutcomeUnknown):
+    with client(server) as timi, pytest.raises(TimiOutcomeUnknownError):
         timi.create_entry(write())
     assert len(state.entries) == before + 1
     assert [r.method for r in state.requests] == ["POST"]
@@ -178,10 +178,10 @@ def test_server_errors_repeat_reads_but_not_creates(emulator):
     state, server = emulator
     state.faults = Faults(seed=1, error_rate=1.0, paths_prefix="/api/v1/time_entries", after=0)
     with client(server, retries=2) as timi:
-        with pytest.raises(TrackerTransientError):
+        with pytest.raises(TimiUnavailableError):
             timi.entries()
         assert len(state.requests) == 3
-        with pytest.raises(TrackerOutcomeUnknown):
+        with pytest.raises(TimiOutcomeUnknownError):
             timi.create_entry(write())
         assert len(state.requests) == 4
 
@@ -189,9 +189,9 @@ def test_server_errors_repeat_reads_but_not_creates(emulator):
 def test_a_request_never_sent_is_transient_even_for_a_create():
     timi = TimiClient("http://127.0.0.1:9/api/v1", "ann@example.org", SecretStr(ANN_TOKEN), retries=1,
                       sleep=lambda s: None)
-    with pytest.raises(TrackerTransientError) as caught:
+    with pytest.raises(TimiUnavailableError) as caught:
         timi.create_entry(write())
-    assert not isinstance(caught.value, TrackerOutcomeUnknown)
+    assert not isinstance(caught.value, TimiOutcomeUnknownError)
 
 
 def test_unreadable_answers_are_protocol_errors():
@@ -203,7 +203,7 @@ def test_unreadable_answers_are_protocol_errors():
     timi = TimiClient("https://timi.example/api/v1", "ann@example.org", SecretStr(ANN_TOKEN),
                       transport=httpx.MockTransport(handler))
     assert [s.name for s in timi.services()] == ["Development"]
-    with pytest.raises(TrackerProtocolError):
+    with pytest.raises(TimiProtocolError):
         timi.clients()
 
 
@@ -218,7 +218,7 @@ def test_the_token_stays_out_of_reprs_errors_and_logs(emulator, caplog):
         timi.create_entry(write())
     except Exception as exc:  # noqa: BLE001 (either outcome is fine: what it says is checked)
         shown.append(repr(exc) + str(exc))
-    with client(server, token="bad-token-xyz") as bad, pytest.raises(TrackerConfigError) as caught:
+    with client(server, token="bad-token-xyz") as bad, pytest.raises(TimiAuthError) as caught:
         bad.clients()
     shown.append(str(caught.value))
     shown += [r.getMessage() for r in caplog.records]
@@ -237,5 +237,5 @@ def test_the_proxy_settings_of_the_environment_are_honoured(emulator, monkeypatc
     assert state.requests[-1].path == "/api/v1/services.json"
     monkeypatch.setenv("NO_PROXY", "timi.invalid")
     with TimiClient("http://timi.invalid/api/v1", "ann@example.org", SecretStr(ANN_TOKEN), retries=0) as timi:
-        with pytest.raises(TrackerTransientError):
+        with pytest.raises(TimiUnavailableError):
             timi.services()

@@ -10,7 +10,7 @@
 * Errors are mapped once, here, to :mod:`kimaisync.errors`' tracker types; retries happen only
   in :func:`kimaisync.retry.call_with_retry`, for what is safe to repeat: reads, PATCHes (they set
   the same values again), and a POST refused before it was applied (429, or a connection never
-  made). A POST whose answer was lost or was a 5xx is ``TrackerOutcomeUnknown``: the caller looks
+  made). A POST whose answer was lost or was a 5xx is ``TimiOutcomeUnknownError``: the caller looks
   for it by reading instead of creating it twice.
 * Proxies: httpx's own transport, so ``HTTP(S)_PROXY``/``NO_PROXY`` work as for any httpx client.
 """
@@ -29,14 +29,14 @@ import httpx
 from pydantic import BaseModel, SecretStr, TypeAdapter, ValidationError
 
 from kimaisync.errors import (
-    TrackerConfigError,
-    TrackerError,
-    TrackerNotFoundError,
-    TrackerOutcomeUnknown,
-    TrackerProtocolError,
-    TrackerRateLimitedError,
-    TrackerRecordRejected,
-    TrackerTransientError,
+    TimiAuthError,
+    TimiError,
+    TimiNotFoundError,
+    TimiOutcomeUnknownError,
+    TimiProtocolError,
+    TimiRateLimitedError,
+    TimiValidationError,
+    TimiUnavailableError,
     ValidationDetails,
 )
 from kimaisync.retry import call_with_retry
@@ -229,28 +229,28 @@ class TimiClient:
 
     def _send(self, method: str, path: str, params: Mapping[str, str] | None,
               form: Mapping[str, str] | None) -> Any:
-        kw = {"tracker": TRACKER, "method": method, "path": "/" + path}
+        kw = {"method": method, "path": "/" + path}
         with self._lock:
             self.requests_made += 1
         try:
             resp = self._http.request(method, path, params=params, data=form)
         except _NOT_SENT as exc:
-            raise TrackerTransientError(f"could not connect ({type(exc).__name__})", **kw) from None
+            raise TimiUnavailableError(f"could not connect ({type(exc).__name__})", **kw) from None
         except httpx.TransportError as exc:
             if method == "POST":
-                raise TrackerOutcomeUnknown(f"no answer after the request was sent ({type(exc).__name__}): "
+                raise TimiOutcomeUnknownError(f"no answer after the request was sent ({type(exc).__name__}): "
                                             "it may have been applied", **kw) from None
-            raise TrackerTransientError(f"no usable answer ({type(exc).__name__})", **kw) from None
+            raise TimiUnavailableError(f"no usable answer ({type(exc).__name__})", **kw) from None
         if resp.is_success:
             try:
                 return resp.json()
             except ValueError:
                 if method == "POST":
-                    raise TrackerOutcomeUnknown(f"{resp.status_code} with a body that is not JSON", **kw) from None
-                raise TrackerProtocolError(f"{resp.status_code} with a body that is not JSON", **kw) from None
+                    raise TimiOutcomeUnknownError(f"{resp.status_code} with a body that is not JSON", **kw) from None
+                raise TimiProtocolError(f"{resp.status_code} with a body that is not JSON", **kw) from None
         raise self._error(resp, method, kw)
 
-    def _error(self, resp: httpx.Response, method: str, kw: dict[str, Any]) -> TrackerError:
+    def _error(self, resp: httpx.Response, method: str, kw: dict[str, Any]) -> TimiError:
         status = resp.status_code
         try:
             body = resp.json()
@@ -260,26 +260,26 @@ class TimiClient:
         said = f": {self._scrub(str(message))[:200]}" if message else ""
         kw = {**kw, "status": status}
         if status in (401, 403):
-            return TrackerConfigError(
+            return TimiAuthError(
                 f"Timi refused the credentials of {self.email} ({status}{said}): check this person's token "
                 "in TIMI_CREDENTIALS_FILE (Timi shows it on the profile page) and TIMI_ENDPOINT", **kw)
         if status == 429:
             wait = _retry_after(resp)
-            return TrackerRateLimitedError(f"rate limit exceeded (429){said}", retry_after=wait,
+            return TimiRateLimitedError(f"rate limit exceeded (429){said}", retry_after=wait,
                                            **{k: v for k, v in kw.items() if k != "status"})
         if status in (400, 422):
             details = _field_errors(body)
             details.global_errors = [self._scrub(m) for m in details.global_errors]
             details.field_errors = {k: [self._scrub(m) for m in v] for k, v in details.field_errors.items()}
-            return TrackerRecordRejected(f"Timi refused the data ({status})", details, **kw)
+            return TimiValidationError(f"Timi refused the data ({status})", details, **kw)
         if status == 404:
-            return TrackerNotFoundError(f"not found (404){said}", **{k: v for k, v in kw.items() if k != "status"})
+            return TimiNotFoundError(f"not found (404){said}", **{k: v for k, v in kw.items() if k != "status"})
         if status >= 500:
             if method == "POST":
-                return TrackerOutcomeUnknown(f"server error ({status}) after the create was sent: it may have "
+                return TimiOutcomeUnknownError(f"server error ({status}) after the create was sent: it may have "
                                              "been applied", **kw)
-            return TrackerTransientError(f"server error ({status})", **kw)
-        return TrackerError(f"unexpected answer ({status}{said})", **kw)
+            return TimiUnavailableError(f"server error ({status})", **kw)
+        return TimiError(f"unexpected answer ({status}{said})", **kw)
 
     def _parse(self, body: Any, shape: Any, what: str) -> Any:
         try:
@@ -289,8 +289,7 @@ class TimiClient:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise TrackerProtocolError(f"{what} has an unexpected shape ({where}: {first['msg']})",
-                                       tracker=TRACKER) from None
+            raise TimiProtocolError(f"{what} has an unexpected shape ({where}: {first['msg']})") from None
 
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret in text else text
