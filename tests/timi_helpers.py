@@ -1,27 +1,10 @@
-"""What the Timi emulator's and client's tests share: the small seeded account, an in-process
-HTTP client of the emulator, credentials of the seeded users."""
+"""What the Timi emulator's and client's tests share besides fixtures."""
 
 from __future__ import annotations
 
 from datetime import date
 
-import pytest
-from fastapi.testclient import TestClient
-
-from emulators.timi.app import create_app
-from emulators.timi.seeds import small_state
-
-TODAY = date(2016, 3, 28)
-
-
-@pytest.fixture
-def timi_state():
-    return small_state()
-
-
-@pytest.fixture
-def timi(timi_state):
-    return TestClient(create_app(timi_state, today=lambda: TODAY))
+TODAY = date(2016, 3, 28)  # the emulator's "today" in tests: the date of the document's create example
 
 
 def key(name: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emulators.timi.state import RateBudget
-from timi_helpers import key, timi, timi_state  # noqa: F401 (fixtures)
+from timi_helpers import key
 
 
 def test_the_three_documented_ways_authenticate_the_same_user(timi):

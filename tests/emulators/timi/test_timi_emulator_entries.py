@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from timi_helpers import TODAY, key, timi, timi_state  # noqa: F401 (fixtures)
+from timi_helpers import TODAY, key
 
 
 def test_listing_has_the_documents_shape(timi):
