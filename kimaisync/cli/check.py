@@ -24,28 +24,10 @@ def run(args) -> int:
     print(f"settings: ok ({settings.describe()})")
     failed = False
 
-    with KimaiClient.from_settings(settings) as kimai:
-        try:
-            version = kimai.version()
-            me = kimai.me()
-            print(f"kimai: ok, version {version.get('version', '?')}, API user {me.username!r} "
-                  f"(id {me.id}, timezone {me.timezone})")
-        except KimaiError as err:
-            failed = True
-            print(f"kimai: FAILED: {err}")
-        else:
-            try:
-                users = kimai.users()
-                print(f"kimai: can list users ({len(users)}), as the accounts sync needs")
-            except KimaiError as err:
-                print(f"kimai: warning: cannot list users, the accounts sync will fail: {err}")
-            try:
-                config = kimai.timesheet_config()
-                overlap = config.get("isAllowOverlapping")
-                print(f"kimai: timesheet tracking mode {config.get('trackingMode')!r}, overlapping records "
-                      f"{'allowed' if overlap else 'refused (the sync lays out days back to back)'}")
-            except KimaiError as err:
-                print(f"kimai: warning: cannot read /api/config/timesheet: {err}")
+    if settings.tracker != "kimai":
+        failed = not _check_tracker(settings)
+    else:
+        failed = not _check_kimai(settings, KimaiClient)
 
     sparql = SparqlClient.from_settings(settings)
     sparql.retries = 0
@@ -69,3 +51,51 @@ def run(args) -> int:
 
     print("all is well" if not failed else "check FAILED")
     return 1 if failed else 0
+
+
+def _check_kimai(settings, KimaiClient) -> bool:
+    failed = False
+    with KimaiClient.from_settings(settings) as kimai:
+        try:
+            version = kimai.version()
+            me = kimai.me()
+            print(f"kimai: ok, version {version.get('version', '?')}, API user {me.username!r} "
+                  f"(id {me.id}, timezone {me.timezone})")
+        except KimaiError as err:
+            failed = True
+            print(f"kimai: FAILED: {err}")
+        else:
+            try:
+                users = kimai.users()
+                print(f"kimai: can list users ({len(users)}), as the accounts sync needs")
+            except KimaiError as err:
+                print(f"kimai: warning: cannot list users, the accounts sync will fail: {err}")
+            try:
+                config = kimai.timesheet_config()
+                overlap = config.get("isAllowOverlapping")
+                print(f"kimai: timesheet tracking mode {config.get('trackingMode')!r}, overlapping records "
+                      f"{'allowed' if overlap else 'refused (the sync lays out days back to back)'}")
+            except KimaiError as err:
+                print(f"kimai: warning: cannot read /api/config/timesheet: {err}")
+    return not failed
+
+
+def _check_tracker(settings) -> bool:
+    """A tracker behind the port: open it (its settings are checked there) and let it say how it is."""
+    from kimaisync.errors import ConfigurationError, TrackerError
+    from kimaisync.trackers import open_tracker
+
+    try:
+        tracker = open_tracker(settings)
+    except (ConfigurationError, TrackerError) as err:
+        print(f"{settings.tracker}: FAILED: {err}")
+        return False
+    with tracker:
+        probe = getattr(tracker, "check", None)
+        if probe is None:
+            print(f"{settings.tracker}: {tracker.describe()} (no probe offered)")
+            return True
+        results = probe()
+    for ok, line in results:
+        print(f"{settings.tracker}: {'ok' if ok else 'FAILED'}: {line}")
+    return all(ok for ok, _ in results)

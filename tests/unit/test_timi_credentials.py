@@ -56,3 +56,30 @@ def test_a_missing_file_says_what_to_write(tmp_path):
     with pytest.raises(ConfigurationError) as caught:
         load_credentials(tmp_path / "nope.json")
     assert "does not exist" in str(caught.value) and '{"ann@example.org"' in str(caught.value)
+
+
+def test_tracker_timi_checks_the_file_at_start_and_never_shows_a_token(tmp_path, monkeypatch):
+    from kimaisync.settings import load_settings
+
+    for k in ("API_TOKEN", "KIMAI_ENDPOINT", "TIMI_CREDENTIALS_FILE"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("TRACKER", "timi")
+    with pytest.raises(ConfigurationError) as missing:
+        load_settings()
+    assert [p.split(":")[0] for p in missing.value.problems] == ["TIMI_CREDENTIALS_FILE"]
+    path = secret_file(tmp_path, {"ann@example.org": "abc123"}, 0o644)
+    with pytest.raises(ConfigurationError) as open_file:
+        load_settings(timi_credentials_file=str(path))
+    assert "chmod 600" in str(open_file.value) and "abc123" not in str(open_file.value)
+    os.chmod(path, 0o600)
+    settings = load_settings(timi_credentials_file=str(path))
+    assert settings.timi_endpoint.host == "timiapp.com" and "abc123" not in settings.describe() + repr(settings)
+
+
+def test_the_file_is_not_read_for_another_tracker(tmp_path, monkeypatch):
+    from kimaisync.settings import load_settings
+
+    path = secret_file(tmp_path, {"ann@example.org": "abc123"}, 0o644)
+    settings = load_settings(tracker="kimai", api_token="t0k", kimai_endpoint="http://127.0.0.1:1/api",
+                             timi_credentials_file=str(path))
+    assert settings.tracker == "kimai"

@@ -142,10 +142,10 @@ class TimiClient:
     def clients(self) -> list[TimiClientRecord]:
         return self._parse(self._get("clients.json"), list[TimiClientRecord], "clients.json")
 
-    def projects(self) -> list[TimiProject]:
-        """Every project, with ``client_id`` filled from ``clients.json`` (two requests)."""
+    def projects(self, clients: list[TimiClientRecord] | None = None) -> list[TimiProject]:
+        """Every project, with ``client_id`` filled from ``clients.json`` (read unless given)."""
         projects = self._parse(self._get("projects.json"), list[TimiProject], "projects.json")
-        owner = {p.id: c.id for c in self.clients() for p in c.projects}
+        owner = {p.id: c.id for c in (self.clients() if clients is None else clients) for p in c.projects}
         return [p.model_copy(update={"client_id": owner.get(p.id)}) for p in projects]
 
     def services(self) -> list[TimiService]:
@@ -182,6 +182,15 @@ class TimiClient:
         if services is not None and len(services) == 1:
             rows = [e.model_copy(update={"service_id": services[0]}) for e in rows]
         return rows
+
+    def count_entries(self, start: date | None = None, end: date | None = None) -> int:
+        """How many entries this person has from ``start`` to ``end`` (one request: page 1's count)."""
+        params = {"page": "1"}
+        if start is not None:
+            params["start_date"] = start.strftime("%d-%m-%Y")
+        if end is not None:
+            params["end_date"] = end.strftime("%d-%m-%Y")
+        return self._parse(self._get("time_entries.json", params), TimiPage, "time_entries.json").total_entries
 
     def _read_pages(self, params: Mapping[str, str]) -> tuple[dict[int, TimiEntry], int]:
         seen: dict[int, TimiEntry] = {}
