@@ -67,7 +67,12 @@ EXAMPLES = {
     "KIMAI_TIMEOUT": "KIMAI_TIMEOUT=30",
     "SPARQL_TIMEOUT": "SPARQL_TIMEOUT=60",
     "WRITER_LOCK_DATABASE_URL": "WRITER_LOCK_DATABASE_URL=postgresql://kimai_sync:<password>@db-host:5432/prefect",
+    "RECEIVER_HOST": "RECEIVER_HOST=0.0.0.0",
+    "RECEIVER_PORT": "RECEIVER_PORT=80",
+    "RECEIVER_GRACE_SECONDS": "RECEIVER_GRACE_SECONDS=60",
 }
+
+MIN_RECEIVER_GRACE = 20.0  # runners and workers take runs due within 10 s; a renewal every grace/4 must stay ahead
 
 
 def validate_cron(expr: str) -> str:
@@ -130,6 +135,12 @@ class Settings(BaseSettings):
     # Unset: one work-log writer at a time on this machine (a file lock). Set, for workers on several
     # machines: a PostgreSQL advisory lock in this database (kimaisync.pg_lock).
     writer_lock_database_url: SecretStr | None = None
+    # Where `kimai-sync serve` and the standalone receiver listen (a semantic.works stack: 0.0.0.0:80).
+    receiver_host: str = "127.0.0.1"
+    receiver_port: int = Field(default=8080, ge=0, le=65535)
+    # How long an accepted request's recorded run waits for the receiver that took it before serve
+    # or a worker may run it (deployments.run_queue).
+    receiver_grace_seconds: float = 60.0
     # Timi (TRACKER=timi; docs/trackers/timi.md): personal tokens, one per login e-mail, in a JSON file.
     timi_endpoint: AnyHttpUrl = AnyHttpUrl(DEFAULT_TIMI_ENDPOINT)
     timi_credentials_file: Path | None = None
@@ -216,6 +227,18 @@ class Settings(BaseSettings):
                              "non-ASCII)")
         return v
 
+    @field_validator("receiver_grace_seconds", mode="before")
+    @classmethod
+    def _grace(cls, v):
+        try:
+            value = float(v)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number of seconds") from None
+        if value < MIN_RECEIVER_GRACE:
+            raise ValueError(f"must be at least {MIN_RECEIVER_GRACE:g} s (runners and workers take runs due "
+                             "within 10 s)")
+        return value
+
     @field_validator("writer_lock_database_url", mode="before")
     @classmethod
     def _lock_url(cls, v):
@@ -271,6 +294,19 @@ class Settings(BaseSettings):
             out.append("KIMAI_ENDPOINT ends with '/': it is ignored; write it without, e.g. https://kimai.example.org/api")
         if not self.kimai_base.endswith("/api"):
             out.append("KIMAI_ENDPOINT should end with /api, e.g. https://kimai.example.org/api")
+        return out
+
+    def shown(self) -> list[tuple[str, str]]:
+        """Every setting as (VARIABLE, value as in effect), secrets masked: what `kimai-sync check` prints."""
+        secret = self.api_token.get_secret_value().strip()
+        out = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = "***" if name == "api_token" else _scrubbed(value.get_secret_value(), secret)
+            else:
+                text = "(unset)" if value is None else _scrubbed(str(value), secret)
+            out.append((name.upper(), text))
         return out
 
     def describe(self) -> str:
