@@ -183,9 +183,9 @@ class TimiRateLimitedError(TimiError, TrackerTransient):
         super().__init__(message, status=429, **kw)
 
 
-class TimiUnavailableError(TimiError, TrackerTransient):
-    """No usable answer, or a 5xx, to a request that is safe to repeat (a read, a PATCH, or a
-    POST that never left): a later try may succeed."""
+class TimiUnavailableError(TimiError, TrackerTransient, OutcomeUnknown):
+    """No usable answer, or a 5xx: a later try may succeed. For a create it may also have been
+    applied, so the create loop looks for the sync's marker before it tries again."""
 
 
 class TimiValidationError(TimiError, RecordRejected):
@@ -203,12 +203,8 @@ class TimiNotFoundError(TimiError, EntryNotFound):
 
 
 class TimiProtocolError(TimiError, OutcomeUnknown):
-    """A 2xx whose body we cannot read (HTML, truncated JSON, wrong shape)."""
-
-
-class TimiOutcomeUnknownError(TimiError, OutcomeUnknown):
-    """A create was sent and no trustworthy answer came back (lost reply, 5xx): it may have been
-    applied. Never repeat it blindly; look for the sync's marker by reading."""
+    """A 2xx whose body we cannot read (HTML, truncated JSON, wrong shape): after a create, it may
+    have been applied."""
 
 
 # --------------------------------------------------------------------------- SPARQL

@@ -207,6 +207,9 @@ class TimiSession(Session):
     def requests_made(self) -> int:
         return self.client.requests_made
 
+    def count_retry(self) -> None:
+        self.client.count_retry()
+
 
 class TimiTracker(Tracker):
     name = "timi"
@@ -215,7 +218,8 @@ class TimiTracker(Tracker):
     capabilities = CAPABILITIES
     links = LINKS
     concurrency = 4
-    retries = 0  # the client itself repeats what is safe (a 429'd or unsent create); nothing nests
+    # extra tries the core's create loop gives a create (0.5 s doubling to 30 s: a minute's budget is outlasted)
+    retries = 8
 
     def __init__(self, endpoint: str, credentials: TimiCredentials, *, timeout: float = 30.0, **client_options):
         self.endpoint = str(endpoint).rstrip("/")

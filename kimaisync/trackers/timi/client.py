@@ -7,11 +7,10 @@
   ``time_entries.json`` pages by ``per_page`` (100) until ``total_entries`` are read.
 * Writes: POST/PATCH of time entries, form-encoded, with every field explicit (see
   :class:`~kimaisync.trackers.timi.models.TimiEntryWrite`).
-* Errors are mapped once, here, to :mod:`kimaisync.errors`' tracker types; retries happen only
-  in :func:`kimaisync.retry.call_with_retry`, for what is safe to repeat: reads, PATCHes (they set
-  the same values again), and a POST refused before it was applied (429, or a connection never
-  made). A POST whose answer was lost or was a 5xx is ``TimiOutcomeUnknownError``: the caller looks
-  for it by reading instead of creating it twice.
+* Errors are mapped once, here, to :mod:`kimaisync.errors`' Timi types (each in a port family).
+  Reads and PATCHes (they set the same values again) are retried in
+  :func:`kimaisync.retry.call_with_retry`. A POST is sent once: the core's create loop retries it
+  under the same policy, looking for the sync's marker first when the answer was lost or a 5xx.
 * Proxies: httpx's own transport, so ``HTTP(S)_PROXY``/``NO_PROXY`` work as for any httpx client.
 """
 
@@ -32,7 +31,6 @@ from kimaisync.errors import (
     TimiAuthError,
     TimiError,
     TimiNotFoundError,
-    TimiOutcomeUnknownError,
     TimiProtocolError,
     TimiRateLimitedError,
     TimiValidationError,
@@ -57,8 +55,6 @@ MAX_PAGES = 10_000  # a listing that never ends is a server bug, not a reason to
 READ_PASSES = 3
 
 T = TypeVar("T")
-
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -221,6 +217,11 @@ class TimiClient:
         entry = self._parse(body, TimiEntry, "time_entries.json")
         return entry.model_copy(update={"service_id": sent.service_id})
 
+    def count_retry(self) -> None:
+        """Told of a retry made on this client's behalf (the create loop's), for the run report."""
+        with self._lock:
+            self.retries_made += 1
+
     # ------------------------------------------------------------------ transport
 
     def _get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
@@ -233,6 +234,8 @@ class TimiClient:
                 self.retries_made += 1
             log.info("Timi %s %s as %s: %s; try %d in %.1f s", method, path, self.email, exc, attempt + 1, delay)
 
+        if method == "POST":  # not idempotent: retried by the create loop, which checks the marker first
+            return self._send(method, path, params, form)
         return call_with_retry(lambda: self._send(method, path, params, form), attempts=self.retries + 1,
                                sleep=self._sleep, on_retry=count_retry)
 
@@ -243,19 +246,14 @@ class TimiClient:
             self.requests_made += 1
         try:
             resp = self._http.request(method, path, params=params, data=form)
-        except _NOT_SENT as exc:
-            raise TimiUnavailableError(f"could not connect ({type(exc).__name__})", **kw) from None
+        except httpx.TimeoutException as exc:
+            raise TimiUnavailableError(f"no answer within {self.timeout:g} s ({type(exc).__name__})", **kw) from None
         except httpx.TransportError as exc:
-            if method == "POST":
-                raise TimiOutcomeUnknownError(f"no answer after the request was sent ({type(exc).__name__}): "
-                                            "it may have been applied", **kw) from None
             raise TimiUnavailableError(f"no usable answer ({type(exc).__name__})", **kw) from None
         if resp.is_success:
             try:
                 return resp.json()
             except ValueError:
-                if method == "POST":
-                    raise TimiOutcomeUnknownError(f"{resp.status_code} with a body that is not JSON", **kw) from None
                 raise TimiProtocolError(f"{resp.status_code} with a body that is not JSON", **kw) from None
         raise self._error(resp, method, kw)
 
@@ -284,9 +282,6 @@ class TimiClient:
         if status == 404:
             return TimiNotFoundError(f"not found (404){said}", **{k: v for k, v in kw.items() if k != "status"})
         if status >= 500:
-            if method == "POST":
-                return TimiOutcomeUnknownError(f"server error ({status}) after the create was sent: it may have "
-                                             "been applied", **kw)
             return TimiUnavailableError(f"server error ({status})", **kw)
         return TimiError(f"unexpected answer ({status}{said})", **kw)
 
