@@ -119,6 +119,12 @@ def test_a_deleted_work_logs_entry_is_zeroed_and_marked_once(emulator):
     stored = state.entries[made.id]
     assert stored.duration == 0 and stored.body == f"{RETIRED_MARK} [tk:WL1]"
     assert (stored.project, stored.service, stored.date) == (47, 1, DAY)
+    with tracker(server) as fresh:  # a later run: the retired entry is gone for the sync
+        ann = fresh.session("ann@example.org")
+        assert ann.entries(DAY, DAY) == [] and ann.find_marked("[tk:WL1]") == []
+        assert ann.get_many([made.id]) == ([], {made.id})
+        assert ann.retire(made.id).id == made.id  # and retiring it again writes nothing
+        assert [r.method for r in state.requests if r.method == "PATCH"] == ["PATCH"]
 
 
 def test_get_many_and_find_marked_look_among_the_persons_own_entries(emulator):

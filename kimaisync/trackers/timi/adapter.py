@@ -112,6 +112,9 @@ class TimiSession(Session):
     Timi has no read by id and no text search, so `get`, `get_many` and `find_marked` read the
     person's entries (every page) and look among them. Entries read are remembered, because an
     update must send every field again and the port passes only the changed ones.
+
+    An entry the sync retired (0 h, body marked: what stands in for a delete) is, for the sync,
+    deleted: reads leave it out, so it is never planned again and a link to it counts as gone.
     """
 
     def __init__(self, client: TimiClient, email: str, service_ids: Callable[[], list[int]]):
@@ -122,11 +125,12 @@ class TimiSession(Session):
         self._lock = threading.Lock()
 
     def _remember(self, rows: Iterable[Entry]) -> list[Entry]:
+        """Remember what was read; return the live entries (retired ones are left out)."""
         rows = list(rows)
         with self._lock:
             for r in rows:
                 self._known[r.id] = r
-        return rows
+        return [r for r in rows if not is_retired(r)]
 
     def entries(self, start: dt.date, end: dt.date, *, user=None) -> list[Entry]:
         """The person's entries of the window, each with its service: the listing shows none, so
@@ -171,7 +175,12 @@ class TimiSession(Session):
         made = self.client.create_entry(TimiEntryWrite(
             body=write.description, date=write.date, duration=write.minutes * 60, project_id=project,
             service_id=service))
-        return self._remember([entry(made, self.email)])[0]
+        return self._written(entry(made, self.email))
+
+    def _written(self, row: Entry) -> Entry:
+        with self._lock:
+            self._known[row.id] = row
+        return row
 
     def _current(self, entry_id) -> Entry:
         with self._lock:
@@ -193,12 +202,19 @@ class TimiSession(Session):
         body = changes.get("description", now.description) or ""
         made = self.client.update_entry(entry_id, TimiEntryWrite(
             body=body, date=day, duration=int(minutes or 0) * 60, project_id=project, service_id=service))
-        return self._remember([entry(made, self.email)])[0]
+        return self._written(entry(made, self.email))
 
     def retire(self, entry_id) -> Entry:
         """What stands in for a delete: 0 minutes and the body marked, everything else kept.
-        Idempotent: an entry already retired is returned as it is."""
-        now = self._current(entry_id)
+        Idempotent: an entry already retired is returned as it is (EntryNotFound if there is none)."""
+        with self._lock:
+            now = self._known.get(entry_id)
+        if now is None:
+            self._history()
+            with self._lock:
+                now = self._known.get(entry_id)
+        if now is None:
+            raise EntryNotFound(f"Timi entry {entry_id} of {self.email} does not exist")
         if is_retired(now):
             return now
         return self.update(entry_id, {"minutes": 0, "description": f"{RETIRED_MARK} {now.description or ''}".strip()})
