@@ -119,6 +119,7 @@ class TimiState:
         self.projects: dict[int, Project] = {}
         self.services: dict[int, Service] = {}
         self.entries: dict[int, TimeEntry] = {}
+        self._by_user: dict[int, dict[int, TimeEntry]] = {}  # a listing reads one user's entries only
         self.timers: dict[int, tuple[int, str]] = {}  # user id -> (entry id, timer_started_at)
         self.rate = rate or RateBudget()
         self.faults = faults or Faults(paths_prefix="/api/v1/time_entries")
@@ -168,6 +169,7 @@ class TimiState:
             day = date.fromisoformat(day) if isinstance(day, str) else day
             entry = TimeEntry(id or self.next_id("entries", 100000), user, body, day, duration, project, service)
             self.entries[entry.id] = self._keep("entries", entry)
+            self._by_user.setdefault(user, {})[entry.id] = entry
             return entry
 
     # ------------------------------------------------------------------ lookups
@@ -180,7 +182,7 @@ class TimiState:
 
     def entries_of(self, user: int) -> list[TimeEntry]:
         with self.lock:
-            return [e for e in self.entries.values() if e.user == user]
+            return list(self._by_user.get(user, {}).values())
 
     def record(self, request: RecordedRequest) -> None:
         with self.lock:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -55,6 +56,11 @@ MAX_PAGES = 10_000  # a listing that never ends is a server bug, not a reason to
 READ_PASSES = 3
 
 T = TypeVar("T")
+
+
+@functools.cache
+def _adapter(shape: Any) -> TypeAdapter:
+    return TypeAdapter(shape)
 
 
 def _retry_after(resp: httpx.Response) -> float | None:
@@ -289,7 +295,7 @@ class TimiClient:
         try:
             if isinstance(shape, type) and issubclass(shape, BaseModel):
                 return shape.model_validate(body)
-            return TypeAdapter(shape).validate_python(body)
+            return _adapter(shape).validate_python(body)
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
