@@ -56,6 +56,10 @@ class TrackerAuthError(TrackerConfigError):
 class RecordRejected(TrackerError):
     """The tracker refused this one record's data; the others go on. Retrying cannot help."""
 
+    def rejection(self) -> str:
+        """What the tracker said was wrong, for the report."""
+        return str(self)
+
 
 class RecordLocked(RecordRejected):
     """The record is exported, approved or in a locked period: it may not be changed or deleted."""
@@ -121,6 +125,9 @@ class KimaiValidationError(KimaiError, RecordRejected):
     def __init__(self, message: str, details: ValidationDetails | None = None, **kw):
         self.details = details or ValidationDetails()
         super().__init__(f"{message}: {self.details.summary()}", status=400, **kw)
+
+    def rejection(self) -> str:
+        return self.details.summary()
 
 
 class KimaiNotFoundError(KimaiError, EntryNotFound):

@@ -153,7 +153,7 @@ def test_check_names_each_credential_and_never_a_token(emulator):
     with tracker(server, **{"ann@example.org": "ann-token", "rowan@example.org": "stale-token-9"}) as timi:
         lines = timi.check()
     assert [ok for ok, _ in lines] == [True, True, False]
-    assert "ann@example.org: token accepted (3 services)" in lines[1][1]
+    assert "ok, ann@example.org: token accepted (3 services)" == lines[1][1]
     assert "rowan@example.org" in lines[2][1] and "stale-token-9" not in lines[2][1]
 
 

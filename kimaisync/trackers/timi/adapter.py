@@ -91,6 +91,7 @@ LINKS = TimiLinks(
     ref_predicate=iri("ext:timiId"),
     activity_type=iri("ext:TimiService"),
     account_homepage_setting="timi_account_service_homepage",
+    title="Timi",
 )
 
 
@@ -323,15 +324,15 @@ class TimiTracker(Tracker):
     def check(self) -> list[tuple[bool, str]]:
         """For `kimai-sync check`: one request per credential (services.json), a line each."""
         if not len(self.credentials):
-            return [(False, "TIMI_CREDENTIALS_FILE holds no credential: nobody's work logs can be written")]
-        lines = [(True, self.describe())]
+            return [(False, "FAILED: TIMI_CREDENTIALS_FILE holds no credential: nobody's work logs can be written")]
+        lines = [(True, f"ok, {self.describe()}")]
         for email in self.credentials.emails:
             try:
                 count = len(self._client(email).services())
             except TrackerError as err:
-                lines.append((False, str(err)))
+                lines.append((False, f"FAILED: {err}"))
             else:
-                lines.append((True, f"{email}: token accepted ({count} services)"))
+                lines.append((True, f"ok, {email}: token accepted ({count} services)"))
         return lines
 
     def close(self) -> None:
