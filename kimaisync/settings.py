@@ -15,11 +15,12 @@ import os
 import re
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,6 +31,8 @@ from kimaisync.pg_lock import where as lock_where
 DEFAULT_RESOURCE_BASE_URI = "http://timekeeper.redpencil.io"
 DEFAULT_WORKSPACE_URI = "http://timekeeper.redpencil.io/workspaces/7530c9c9-4905-4fae-b63f-7a8d29232377"
 DEFAULT_KIMAI_ACCOUNT_SERVICE_HOMEPAGE = "http://kimai.redpencil.io"
+DEFAULT_TIMI_ENDPOINT = "https://timiapp.com/api/v1"
+DEFAULT_TIMI_ACCOUNT_SERVICE_HOMEPAGE = "https://timiapp.com"
 
 TrackerName = Literal["kimai", "egroupware", "timi", "kimai1"]  # the keys of kimaisync.trackers.TRACKERS
 
@@ -37,7 +40,7 @@ TrackerName = Literal["kimai", "egroupware", "timi", "kimai1"]  # the keys of ki
 REQUIRED_BY_TRACKER: dict[str, tuple[str, ...]] = {
     "kimai": ("api_token", "kimai_endpoint"),
     "egroupware": ("egroupware_url", "egroupware_user", "egroupware_password"),
-    "timi": (),
+    "timi": ("timi_credentials_file",),
     "kimai1": (),
 }
 
@@ -45,6 +48,9 @@ EXAMPLES = {
     "TRACKER": "TRACKER=kimai (or: egroupware, timi, kimai1)",
     "API_TOKEN": "API_TOKEN=<the token from your Kimai profile, 'API tokens'>",
     "KIMAI_ENDPOINT": "KIMAI_ENDPOINT=https://kimai.example.org/api",
+    "TIMI_ENDPOINT": f"TIMI_ENDPOINT={DEFAULT_TIMI_ENDPOINT}",
+    "TIMI_CREDENTIALS_FILE": "TIMI_CREDENTIALS_FILE=/run/secrets/timi.json (mode 600; {\"ann@example.org\": \"<her token>\"})",
+    "TIMI_ACCOUNT_SERVICE_HOMEPAGE": f"TIMI_ACCOUNT_SERVICE_HOMEPAGE={DEFAULT_TIMI_ACCOUNT_SERVICE_HOMEPAGE}",
     "FALLBACK_SYNC_CRON": "FALLBACK_SYNC_CRON='0 0 */2 * * *'",
     "RESOURCE_BASE_URI": "RESOURCE_BASE_URI=http://timekeeper.redpencil.io",
     "WORKSPACE_URI": f"WORKSPACE_URI={DEFAULT_WORKSPACE_URI}",
@@ -145,6 +151,11 @@ class Settings(BaseSettings):
     # How long an accepted request's recorded run waits for the receiver that took it before serve
     # or a worker may run it (deployments.run_queue).
     receiver_grace_seconds: float = 60.0
+    # Timi (TRACKER=timi; docs/trackers/timi.md): personal tokens, one per login e-mail, in a JSON file.
+    timi_endpoint: AnyHttpUrl = AnyHttpUrl(DEFAULT_TIMI_ENDPOINT)
+    timi_credentials_file: Path | None = None
+    timi_account_service_homepage: str = DEFAULT_TIMI_ACCOUNT_SERVICE_HOMEPAGE
+    timi_timeout: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -207,7 +218,7 @@ class Settings(BaseSettings):
         return v
 
     @field_validator("resource_base_uri", "workspace_uri", "kimai_account_service_homepage",
-                     "egroupware_account_service_homepage",
+                     "egroupware_account_service_homepage", "timi_account_service_homepage",
                      "kimai_graph", "timekeeper_graph", "default_mu_auth_scope")
     @classmethod
     def _iri(cls, v: str | None) -> str | None:
@@ -215,6 +226,20 @@ class Settings(BaseSettings):
             return None if v == "" else v
         if any(c in v for c in ' <>"{}|^`\\') or ":" not in v:
             raise ValueError(f"{v!r} is not an absolute IRI")
+        return v
+
+    @field_validator("timi_credentials_file")
+    @classmethod
+    def _timi_credentials(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        """Checked at start when Timi is the tracker: present, private, one object of e-mail -> token."""
+        if v is None or info.data.get("tracker") != "timi":
+            return v
+        from kimaisync.trackers.timi.credentials import VARIABLE, load_credentials
+
+        try:
+            load_credentials(v)
+        except ConfigurationError as err:
+            raise ValueError("; ".join(p.removeprefix(f"{VARIABLE}: ") for p in err.problems)) from None
         return v
 
     @field_validator("api_token")
@@ -344,7 +369,9 @@ class Settings(BaseSettings):
 
         tracker = (f"Kimai {shown(self.kimai_base)}"
                    + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
-                   if self.tracker == "kimai" else f"tracker {self.tracker}")
+                   if self.tracker == "kimai"
+                   else f"Timi {self.timi_endpoint} (credentials {self.timi_credentials_file})"
+                   if self.tracker == "timi" else f"tracker {self.tracker}")
         return (tracker
                 + f"; SPARQL query {shown(self.sparql_query_url)} update {shown(self.sparql_update_url)}"
                 + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")
