@@ -11,7 +11,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
-from kimaisync.kimai import KimaiClient
+from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.accounts import plan_accounts
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.report import RunReport

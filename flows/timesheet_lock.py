@@ -17,7 +17,7 @@ from prefect.utilities.annotations import quote
 
 from flows.worklog_period import plan_options
 from kimaisync.errors import KimaiError, KimaiPermissionError
-from kimaisync.kimai import KimaiClient
+from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.lock import LockDecision, decide
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.reconcile import reconciliation

@@ -16,11 +16,10 @@ from zoneinfo import ZoneInfo
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import get_current_settings
-from prefect.utilities.annotations import quote
 
 from flows.worklog_period import plan_options
 from kimaisync.errors import KimaiNotFoundError
-from kimaisync.kimai import KimaiClient
+from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient

@@ -14,7 +14,7 @@ from prefect import flow
 from prefect.utilities.annotations import quote
 
 from kimaisync.gctune import fewer_collections
-from kimaisync.kimai import KimaiClient
+from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.worklogs import PlanOptions
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.reconcile import reconciliation

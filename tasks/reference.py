@@ -16,7 +16,7 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from kimaisync.errors import is_fatal, is_retryable
-from kimaisync.kimai import KimaiActivity, KimaiClient, KimaiCustomer, KimaiProject, KimaiUser
+from kimaisync.trackers.kimai2 import KimaiActivity, KimaiClient, KimaiCustomer, KimaiProject, KimaiUser
 from kimaisync.plan.reference import REFERENCE_PREDICATES, REFERENCE_TYPES
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.sparql.client import SparqlClient

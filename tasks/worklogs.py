@@ -21,8 +21,8 @@ from kimaisync import marker as markers
 from kimaisync.apply.order import lanes
 from kimaisync.apply.timesheets import Applier, Outcome, Started
 from kimaisync.errors import KimaiNotFoundError, KimaiPermissionError
-from kimaisync.kimai import KimaiClient
-from kimaisync.kimai.models import KimaiUser
+from kimaisync.trackers.kimai2 import KimaiClient
+from kimaisync.trackers.kimai2.models import KimaiUser
 from kimaisync.plan.worklogs import Plan, PlanOptions, plan
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.sparql.client import SparqlClient, chunked

@@ -33,7 +33,7 @@ from kimaisync.errors import (
     is_retryable,
     retry_delay,
 )
-from kimaisync.kimai.models import TimesheetWrite
+from kimaisync.trackers.kimai2.models import TimesheetWrite
 from kimaisync.plan.worklogs import Action
 
 Status = Literal["created", "updated", "deleted", "unchanged", "skipped", "blocked", "failed"]

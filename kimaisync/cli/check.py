@@ -15,7 +15,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from kimaisync.kimai import KimaiClient
+    from kimaisync.trackers.kimai2 import KimaiClient
     from kimaisync.sparql.client import SparqlClient
 
     settings = settings_or_exit()

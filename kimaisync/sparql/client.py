@@ -117,7 +117,7 @@ class SparqlClient:
             body = result.response.read()
         except SPARQLExceptions.QueryBadFormed as e:
             raise SparqlQueryError(f"{endpoint} rejected the {what} as malformed: {_short(e)}") from None
-        except (SPARQLExceptions.Unauthorized,) as e:
+        except SPARQLExceptions.Unauthorized as e:
             raise SparqlQueryError(f"{endpoint} refused the {what} (401): check credentials/scope: {_short(e)}") from None
         except SPARQLExceptions.EndPointNotFound as e:
             raise SparqlQueryError(f"{endpoint} not found (404): check MU_SPARQL_ENDPOINT: {_short(e)}") from None

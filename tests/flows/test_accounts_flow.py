@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import KIMAI_GRAPH, USERS_GRAPH
+from testbed import KIMAI_GRAPH, USERS_GRAPH
 from test_reference_flow import L, U, triples_of
 
-from kimaisync.kimai import KimaiUser
+from kimaisync.trackers.kimai2 import KimaiUser
 from kimaisync.plan.accounts import ACCOUNT_NAME, HOMEPAGE, UNLINKED, plan_accounts
 from kimaisync.plan.reference import IDENTIFIER, UUID
 from kimaisync.rdf.vocab import ONLINE_ACCOUNT, RDF_TYPE

@@ -10,9 +10,9 @@ import math
 import time
 
 import pytest
-from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
+from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
 
-from kimaisync.kimai import KimaiActivity, KimaiClient, KimaiCustomer, KimaiProject
+from kimaisync.trackers.kimai2 import KimaiActivity, KimaiClient, KimaiCustomer, KimaiProject
 from kimaisync.plan.reference import (ATTRIBUTED_TO, BROADER, COLOR, IDENTIFIER, IN_SCHEME, LABEL,
                                       REFERENCE_PREDICATES, REFERENCE_TYPES, TOP_CONCEPT_OF, UUID, plan_reference)
 from kimaisync.rdf.graphs import Graphs

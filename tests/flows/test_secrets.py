@@ -307,7 +307,7 @@ def quick_retries(monkeypatch) -> None:
 
     from prefect import Task
 
-    from kimaisync.kimai import KimaiClient
+    from kimaisync.trackers.kimai2 import KimaiClient
 
     monkeypatch.setitem(KimaiClient.__init__.__kwdefaults__, "sleep", lambda seconds: None)
     for name in ("tasks.worklogs", "tasks.reference", "flows.worklog_delta", "flows.timesheet_lock"):
@@ -692,7 +692,7 @@ def test_settings_and_client_never_show_the_token(world, monkeypatch):
     from pydantic import ValidationError
 
     from kimaisync.errors import ConfigurationError, KimaiError
-    from kimaisync.kimai import KimaiClient
+    from kimaisync.trackers.kimai2 import KimaiClient
     from kimaisync.settings import Settings, load_settings
 
     quick_retries(monkeypatch)

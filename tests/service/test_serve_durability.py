@@ -84,7 +84,7 @@ def serve_env(kimai, oxigraph, tmp_path) -> dict:
     """`kimai-sync serve`'s environment: the emulator, Oxigraph, the session's Prefect server."""
     from prefect.settings import PREFECT_API_URL
 
-    from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
+    from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(API_TOKEN=API_TOKEN, KIMAI_ENDPOINT=kimai.url, MU_SPARQL_ENDPOINT=oxigraph.query_url,

@@ -26,7 +26,7 @@ from kimaisync.errors import (
     KimaiTransportError,
     KimaiValidationError,
 )
-from kimaisync.kimai import KimaiClient, TimesheetWrite, parse_retry_after
+from kimaisync.trackers.kimai2 import KimaiClient, TimesheetWrite, parse_retry_after
 
 TOKEN = "s3cret-4f1c2d9e8b7a6c5d4e3f2"
 BASE = "https://kimai.test/api"

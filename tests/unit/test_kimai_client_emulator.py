@@ -20,7 +20,7 @@ from kimaisync.errors import (
     KimaiTransportError,
     KimaiValidationError,
 )
-from kimaisync.kimai import KimaiClient, TimesheetWrite
+from kimaisync.trackers.kimai2 import KimaiClient, TimesheetWrite
 
 kimai_state = pytest.importorskip("emulators.kimai2.state")
 kimai_server = pytest.importorskip("emulators.kimai2.server")

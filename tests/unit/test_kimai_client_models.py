@@ -16,7 +16,7 @@ from kimaisync.errors import (
     KimaiTransportError,
     KimaiValidationError,
 )
-from kimaisync.kimai import (
+from kimaisync.trackers.kimai2 import (
     KimaiActivity,
     KimaiCustomer,
     KimaiProject,

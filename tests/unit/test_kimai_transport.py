@@ -1,4 +1,4 @@
-"""The Kimai client's HTTP transport (kimaisync.kimai.lean_transport) against a scripted server.
+"""The Kimai client's HTTP transport (kimaisync.trackers.kimai2.lean_transport) against a scripted server.
 
 Each test scripts the raw bytes a server answers, in order, and checks what an httpx client on
 the transport sees: bodies however they are framed, connections kept or dropped as the server
@@ -14,7 +14,7 @@ import threading
 import httpx
 import pytest
 
-from kimaisync.kimai.lean_transport import LeanTransport
+from kimaisync.trackers.kimai2.lean_transport import LeanTransport
 
 
 def ok(body: bytes, *extra: bytes) -> bytes:
@@ -181,7 +181,7 @@ def test_at_most_max_connections_are_open_and_a_wait_for_one_can_time_out(server
 
 def test_the_client_keeps_no_cookies():
     """Kimai's API authenticates by token: a cookie some proxy sets must not be sent back."""
-    from kimaisync.kimai import KimaiClient
+    from kimaisync.trackers.kimai2 import KimaiClient
 
     seen = []
 
@@ -197,8 +197,8 @@ def test_the_client_keeps_no_cookies():
 
 def test_clients_share_one_tls_context():
     """Loading the CA bundle costs tens of ms of CPU: once per process, not once per client (per run)."""
-    from kimaisync.kimai import KimaiClient
-    from kimaisync.kimai.transport import shared_tls_context
+    from kimaisync.trackers.kimai2 import KimaiClient
+    from kimaisync.trackers.kimai2.transport import shared_tls_context
 
     a, b = (KimaiClient("https://kimai.example.org/api", "token-0123456789") for _ in range(2))
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_plan_reference import apply, counter, lit, res
 
-from kimaisync.kimai.models import KimaiUser
+from kimaisync.trackers.kimai2.models import KimaiUser
 from kimaisync.plan.accounts import ACCOUNT_NAME, HOMEPAGE, UNLINKED, plan_accounts
 from kimaisync.plan.reference import IDENTIFIER, UUID
 from kimaisync.rdf.vocab import ONLINE_ACCOUNT, iri

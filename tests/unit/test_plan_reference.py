@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from kimaisync.kimai.models import KimaiActivity, KimaiCustomer, KimaiProject
+from kimaisync.trackers.kimai2.models import KimaiActivity, KimaiCustomer, KimaiProject
 from kimaisync.plan.reference import (ATTRIBUTED_TO, BROADER, COLOR, IDENTIFIER, IN_SCHEME, LABEL,
                                       TOP_CONCEPT_OF, UUID, plan_reference)
 from kimaisync.rdf.vocab import KIMAI_ACTIVITY, ORGANIZATION, PROJECT, RDF_TYPE, TASK, XSD_STRING, iri

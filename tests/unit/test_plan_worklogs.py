@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kimaisync.durations import DurationError, format_minutes, parse_minutes
-from kimaisync.kimai.models import KimaiTimesheet, KimaiUser
+from kimaisync.trackers.kimai2.models import KimaiTimesheet, KimaiUser
 from kimaisync.marker import marker
 from kimaisync.plan.worklogs import PlanOptions, plan
 from kimaisync.timekeeper import ActivityRef, TimekeeperSnapshot, WorkLog

@@ -4,9 +4,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from emulators.kimai2.app import create_app
-from emulators.kimai2.seeds import small_state
 from emulators.kimai2.state import EmuConfig
-from emulator_helpers import state, client, bearer  # noqa: F401 (fixtures)
+from kimai2_emulator_helpers import bearer
 
 INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token",error_description="Invalid credentials."'
 

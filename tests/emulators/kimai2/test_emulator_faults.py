@@ -16,7 +16,6 @@ from emulators.kimai2.faults import ResponseLost
 from emulators.kimai2.seeds import DEMO_TOKEN, small_state
 from emulators.kimai2.server import EmulatorServer
 from emulators.kimai2.state import Faults
-from emulator_helpers import state, client  # noqa: F401 (fixtures)
 
 BODY = {"project": 1, "activity": 2, "begin": "2026-08-18T09:00:00", "end": "2026-08-18T10:00:00"}
 ADMIN = {"Authorization": "Bearer admin-token"}

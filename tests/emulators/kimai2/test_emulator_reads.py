@@ -8,9 +8,8 @@ from fastapi.testclient import TestClient
 
 from emulators.kimai2.app import create_app
 from emulators.kimai2.dates import zone
-from emulators.kimai2.seeds import small_state
 from emulators.kimai2.state import EmuConfig
-from emulator_helpers import state, client, bearer  # noqa: F401 (fixtures)
+from kimai2_emulator_helpers import bearer
 
 KIMAI_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}")
 BRUSSELS = zone("Europe/Brussels")

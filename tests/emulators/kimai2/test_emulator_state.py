@@ -56,7 +56,7 @@ def test_entities_are_checked_on_creation():
     state = KimaiState()
     with pytest.raises(ValueError):
         state.add_user("x", roles=["ROLE_GOD"])
-    with pytest.raises(Exception):
+    with pytest.raises(KeyError):
         state.add_user("y", timezone="Mars/Olympus")
     state.add_user("z")
     state.add_customer("c")

@@ -3,13 +3,11 @@
 from datetime import datetime, timedelta
 
 import pytest
-from fastapi.testclient import TestClient
 
-from emulators.kimai2.app import create_app
 from emulators.kimai2.dates import zone
-from emulators.kimai2.seeds import SMALL_NOW, small_state
+from emulators.kimai2.seeds import SMALL_NOW
 from emulators.kimai2.state import EmuConfig
-from emulator_helpers import state, client, bearer  # noqa: F401 (fixtures)
+from kimai2_emulator_helpers import bearer
 
 BRUSSELS = zone("Europe/Brussels")
 PLAIN_USER_FIELDS = ["begin", "end", "project", "activity", "description", "tags", "user"]

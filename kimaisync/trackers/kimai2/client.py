@@ -51,7 +51,7 @@ from kimaisync.errors import (
     KimaiValidationError,
     ValidationDetails,
 )
-from kimaisync.kimai.models import (
+from kimaisync.trackers.kimai2.models import (
     KimaiActivity,
     KimaiCustomer,
     KimaiProject,
@@ -59,9 +59,9 @@ from kimaisync.kimai.models import (
     KimaiUser,
     TimesheetWrite,
 )
-from kimaisync.kimai.timefmt import format_local, format_query
-from kimaisync.kimai.lean_transport import LeanTransport
-from kimaisync.kimai.transport import shared_tls_context
+from kimaisync.trackers.kimai2.timefmt import format_local, format_query
+from kimaisync.trackers.kimai2.lean_transport import LeanTransport
+from kimaisync.trackers.kimai2.transport import shared_tls_context
 from kimaisync.retry import call_with_retry
 
 log = logging.getLogger("kimaisync.kimai")

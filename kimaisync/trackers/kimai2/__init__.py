@@ -1,7 +1,7 @@
 """Kimai 2 REST client: `KimaiClient`, the record models and Kimai's datetime formats."""
 
-from kimaisync.kimai.client import KimaiClient, parse_retry_after, parse_validation_details
-from kimaisync.kimai.models import (
+from kimaisync.trackers.kimai2.client import KimaiClient, parse_retry_after, parse_validation_details
+from kimaisync.trackers.kimai2.models import (
     KimaiActivity,
     KimaiCustomer,
     KimaiProject,
@@ -9,7 +9,7 @@ from kimaisync.kimai.models import (
     KimaiUser,
     TimesheetWrite,
 )
-from kimaisync.kimai.timefmt import format_local, format_query, parse_kimai_datetime
+from kimaisync.trackers.kimai2.timefmt import format_local, format_query, parse_kimai_datetime
 
 __all__ = [
     "KimaiClient",

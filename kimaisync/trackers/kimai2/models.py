@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kimaisync.kimai.timefmt import format_local, parse_kimai_datetime
+from kimaisync.trackers.kimai2.timefmt import format_local, parse_kimai_datetime
 
 
 def _to_id(value: Any) -> Any:
@@ -124,7 +124,7 @@ class TimesheetWrite(BaseModel):
     """The fields of a timesheet we create or overwrite.
 
     `begin`/`end` are instants (aware datetimes); the client prints their wall clock in the zone
-    Kimai reads them in (see :mod:`kimaisync.kimai.timefmt`). `user` may only be sent by an API
+    Kimai reads them in (see :mod:`kimaisync.trackers.kimai2.timefmt`). `user` may only be sent by an API
     user with ``create_other_timesheet``; `tags` must already exist in Kimai (unknown names are
     dropped silently by Kimai) and are sent as one comma-separated string.
     """

@@ -1,4 +1,4 @@
-"""The TLS context the Kimai client's transport uses (kimaisync.kimai.lean_transport): one per process."""
+"""The TLS context the Kimai client's transport uses (kimaisync.trackers.kimai2.lean_transport): one per process."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the emulator's own tests share: the small seeded state, an in-process client, auth headers."""
+"""Fixtures of the Kimai 2 emulator's own tests: the small seeded state and an in-process client."""
 
 from __future__ import annotations
 
@@ -17,8 +17,3 @@ def state():
 @pytest.fixture
 def client(state):
     return TestClient(create_app(state))
-
-
-def bearer(username: str) -> dict[str, str]:
-    """small_state() gives every user the token `<username>-token`."""
-    return {"Authorization": f"Bearer {username}-token"}
