@@ -84,7 +84,7 @@ def handle_rpc(state: Kimai1State, body: bytes) -> Reply:
         method = api.METHODS[name]
         if isinstance(params, dict) and params and all(isinstance(k, str) for k in params):
             ordered = []
-            for pname, optional, default in method.params:
+            for pname, optional, _default in method.params:
                 if pname in params and params[pname] is not None:
                     ordered.append(params[pname])
                 elif optional:

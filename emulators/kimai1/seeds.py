@@ -74,7 +74,7 @@ def demo_state(seed: int = 0, entries: int = 200) -> Kimai1State:
         s.add_customer(name, visible=i != len(_CUSTOMERS) - 1)
     for i, name in enumerate(_PROJECTS):
         s.add_project(name, 1 + i % (len(_CUSTOMERS) - 1), visible=i != len(_PROJECTS) - 1)
-    for i, name in enumerate(_ACTIVITIES):
+    for name in _ACTIVITIES:
         s.add_activity(name, projects=[4] if name.startswith("Support") else [])
     people = [u for u in s.users.values() if u.role == "user" and u.active]
     projects = [p for p in s.projects.values() if p.visible]

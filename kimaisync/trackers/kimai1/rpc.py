@@ -27,7 +27,6 @@ import httpx
 
 from kimaisync.errors import (
     KimaiAuthError,
-    KimaiError,
     KimaiProtocolError,
     KimaiRateLimitedError,
     KimaiServerError,
