@@ -35,6 +35,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from kimaisync.errors import (
     KimaiAuthError,
+    TrackerConfigError,
     KimaiError,
     KimaiNotFoundError,
     KimaiProtocolError,
@@ -54,8 +55,8 @@ PAGE_SIZE = 500
 _EDGE = timedelta(days=1)
 
 
-class NoCredential(KimaiAuthError):
-    """The person has no entry in KIMAI1_CREDENTIALS_FILE: their work logs are skipped."""
+class NoCredential(KimaiError, TrackerConfigError):
+    """The person has no entry in KIMAI1_CREDENTIALS_FILE: their work logs are skipped (the run goes on)."""
 
 
 class _KeyRefused(Exception):
