@@ -38,11 +38,15 @@ REQUIRED_BY_TRACKER: dict[str, tuple[str, ...]] = {
     "kimai": ("api_token", "kimai_endpoint"),
     "egroupware": (),
     "timi": (),
-    "kimai1": (),
+    "kimai1": ("kimai1_endpoint", "kimai1_user", "kimai1_password"),
 }
 
 EXAMPLES = {
     "TRACKER": "TRACKER=kimai (or: egroupware, timi, kimai1)",
+    "KIMAI1_ENDPOINT": "KIMAI1_ENDPOINT=https://kimai.example.org/core/json.php",
+    "KIMAI1_USER": "KIMAI1_USER=<a Kimai 1 login that may list users, e.g. an admin>",
+    "KIMAI1_PASSWORD": "KIMAI1_PASSWORD=<that login's password>",
+    "KIMAI1_CREDENTIALS_FILE": "KIMAI1_CREDENTIALS_FILE=/run/secrets/kimai1.json (chmod 600; {\"ann\": \"s3cret\"})",
     "API_TOKEN": "API_TOKEN=<the token from your Kimai profile, 'API tokens'>",
     "KIMAI_ENDPOINT": "KIMAI_ENDPOINT=https://kimai.example.org/api",
     "FALLBACK_SYNC_CRON": "FALLBACK_SYNC_CRON='0 0 */2 * * *'",
@@ -124,6 +128,14 @@ class Settings(BaseSettings):
     # Unset: one work-log writer at a time on this machine (a file lock). Set, for workers on several
     # machines: a PostgreSQL advisory lock in this database (kimaisync.pg_lock).
     writer_lock_database_url: SecretStr | None = None
+    # Kimai 1 (TRACKER=kimai1): the json.php URL, a login for pull, each person's password (a
+    # file: Kimai 1 writes records only as the key's own user). Concurrency, timeout and retries
+    # are KIMAI_CONCURRENCY, KIMAI_TIMEOUT, KIMAI_RETRIES.
+    kimai1_endpoint: AnyHttpUrl | None = None
+    kimai1_user: str | None = None
+    kimai1_password: SecretStr | None = None
+    kimai1_credentials_file: str | None = None
+    kimai1_account_service_homepage: str | None = None  # default: the origin of KIMAI1_ENDPOINT
 
     @model_validator(mode="wrap")
     @classmethod
@@ -170,6 +182,7 @@ class Settings(BaseSettings):
         return f"{h:02d}:{m:02d}"
 
     @field_validator("resource_base_uri", "workspace_uri", "kimai_account_service_homepage",
+                     "kimai1_account_service_homepage",
                      "kimai_graph", "timekeeper_graph", "default_mu_auth_scope")
     @classmethod
     def _iri(cls, v: str | None) -> str | None:
@@ -204,10 +217,27 @@ class Settings(BaseSettings):
             raise ValueError("names no host")
         return SecretStr(dsn)
 
+    @field_validator("kimai1_credentials_file")
+    @classmethod
+    def _kimai1_credentials(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        from kimaisync.trackers.kimai1.credentials import load_credentials
+
+        try:
+            load_credentials(v)  # exists, private, one object of passwords; never shown
+        except ConfigurationError as err:
+            raise ValueError("; ".join(p.split(": ", 1)[-1] for p in err.problems)) from None
+        return v
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.mu_sparql_update_endpoint is None:
             self.mu_sparql_update_endpoint = self.mu_sparql_endpoint
+        if self.kimai1_endpoint is not None and not self.kimai1_account_service_homepage:
+            url = self.kimai1_endpoint
+            port = f":{url.port}" if url.port and url.port not in (80, 443) else ""
+            self.kimai1_account_service_homepage = f"{url.scheme}://{url.host}{port}"
         return self
 
     # ------------------------------------------------------------------ derived values

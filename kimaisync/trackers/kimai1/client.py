@@ -183,7 +183,16 @@ class Kimai1Session:
     def entries(self, begin: datetime, end: datetime, zone: tzinfo) -> list[K1Entry]:
         """This user's records starting in ``[begin, end)``, each once, read in pages."""
         lo, hi = begin - _EDGE, end + _EDGE
-        frm, to = format_time(lo, zone), format_time(hi, zone)
+        out = [e for e in self._read(format_time(lo, zone), format_time(hi, zone), int(hi.timestamp()))
+               if begin <= e.start < end]
+        out.sort(key=lambda e: (e.start, e.id))
+        return out
+
+    def all_entries(self) -> list[K1Entry]:
+        """Every record of this user, any date (no window: nothing is clamped)."""
+        return sorted(self._read(0, 0, None), key=lambda e: (e.start, e.id))
+
+    def _read(self, frm: Any, to: Any, clamped_end: int | None) -> list[K1Entry]:
         size = self.client.page_size
         seen: dict[int, dict] = {}
         offset, total = 0, None
@@ -200,15 +209,11 @@ class Kimai1Session:
             # rows came or went between pages, or equal start times came in another order: one read
             result = self.call("getTimesheet", frm, to, -1, 0, total + size)
             seen = {_int(row.get("timeEntryID"), 0): row for row in result.get("items") or []}
-        clamped_end = int(hi.timestamp())
         out = []
         for row in seen.values():
-            if isinstance(row.get("end"), int) and row["end"] == clamped_end:
+            if clamped_end is not None and isinstance(row.get("end"), int) and row["end"] == clamped_end:
                 row = self.record_row(_int(row.get("timeEntryID"), 0))  # longer than the margin: its true end
-            entry = self.client._model(K1Entry, row, "getTimesheet")
-            if begin <= entry.start < end:
-                out.append(entry)
-        out.sort(key=lambda e: (e.start, e.id))
+            out.append(self.client._model(K1Entry, row, "getTimesheet"))
         return out
 
     def record_row(self, entry_id: int) -> dict:

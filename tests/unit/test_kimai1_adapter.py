@@ -1,0 +1,102 @@
+"""The Kimai 1 adapter behind the tracker port, against the emulator in-process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from emulators.kimai1.app import create_app
+from emulators.kimai1.seeds import small_state
+from emulators.kimai1.transport import InProcessTransport
+from kimaisync.errors import EntryNotFound, TrackerConfigError
+from kimaisync.settings import Settings
+from kimaisync.trackers import factory
+from kimaisync.trackers.port import EntryWrite
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+@pytest.fixture
+def state():
+    return small_state()
+
+
+@pytest.fixture
+def tracker(state, tmp_path):
+    creds = tmp_path / "kimai1.json"
+    creds.write_text('{"ann": "ann-pw", "admin": "admin-pw"}')
+    os.chmod(creds, 0o600)
+    settings = Settings(tracker="kimai1", kimai1_endpoint="https://kimai1.test/core/json.php", kimai1_user="admin",
+                        kimai1_password="admin-pw", kimai1_credentials_file=str(creds))
+    with factory("kimai1")(settings, transport=InProcessTransport(create_app(state)), sleep=lambda s: None) as t:
+        yield t
+
+
+def test_settings_default_the_account_homepage_to_the_endpoints_origin(tracker):
+    settings = Settings(tracker="kimai1", kimai1_endpoint="https://kimai1.example.org/core/json.php",
+                        kimai1_user="admin", kimai1_password="pw")
+    assert settings.kimai1_account_service_homepage == "https://kimai1.example.org"
+    assert tracker.capabilities.per_person and tracker.capabilities.can_mark_exported
+    assert "admin-pw" not in tracker.describe() + repr(tracker.client)
+
+
+def test_a_credentials_file_others_may_read_is_refused_at_start(tmp_path):
+    creds = tmp_path / "open.json"
+    creds.write_text('{"ann": "s3cret"}')
+    os.chmod(creds, 0o644)
+    with pytest.raises(ValueError) as err:
+        Settings(tracker="kimai1", kimai1_endpoint="https://k.example.org/core/json.php", kimai1_user="a",
+                 kimai1_password="b", kimai1_credentials_file=str(creds))
+    assert "chmod 600" in str(err.value) and "s3cret" not in str(err.value)
+
+
+def test_reference_data_and_users(tracker):
+    ref = tracker.reference_data()
+    assert [c.name for c in ref.customers] == ["Acme"]
+    assert {p.name: p.customer for p in ref.projects} == {"Website": 1, "Support": 1}
+    assert {a.name: a.project for a in ref.activities} == {"Development": None, "Meeting": None, "Hotline": 2}
+    assert [(u.id, u.name) for u in tracker.users()] == [(1, "admin"), (2, "ann"), (3, "bob"), (4, "carl")]
+
+
+def test_a_person_without_a_credential_is_skipped_with_the_reason(tracker):
+    sessions, problems = tracker.sessions([2, 3])
+    assert list(sessions) == [2] and "KIMAI1_CREDENTIALS_FILE" in problems[3]
+    with pytest.raises(TrackerConfigError):
+        tracker.session(None)
+
+
+def test_create_update_lock_delete_through_the_port(tracker, state):
+    ann = tracker.session(2)
+    begin = dt.datetime(2026, 6, 2, 9, 0, tzinfo=BRUSSELS)
+    made = ann.create(EntryWrite(2, 1, 1, "[tk:wl-1]", begin, begin + dt.timedelta(hours=2)))
+    assert state.entries[made.id].user == 2 and made.minutes == 120
+    listed = ann.entries(dt.date(2026, 6, 1), dt.date(2026, 6, 30))
+    assert [e.id for e in listed] == [1, made.id]
+    assert [e.id for e in ann.find_marked("[tk:wl-1]")] == [made.id]
+    later = begin + dt.timedelta(hours=1)
+    changed = ann.update(made.id, {"begin": later, "end": later + dt.timedelta(minutes=30)}, zone="Europe/Brussels")
+    assert changed.minutes == 30 and ann.get(made.id).begin == later
+    assert ann.get(made.id).description == "[tk:wl-1]", "fields not named are kept"
+    assert ann.mark_exported(made.id, True) is True and ann.get(made.id).locked
+    assert ann.mark_exported(made.id, True) is False
+    ann.delete(made.id)
+    with pytest.raises(EntryNotFound):
+        ann.delete(made.id)
+    ann.delete(made.id, missing_ok=True)
+
+
+def test_an_update_of_a_vanished_record_is_not_found(tracker, state):
+    ann = tracker.session(2)
+    state.entries.pop(1)
+    with pytest.raises(EntryNotFound):
+        ann.update(1, {"description": "x"})
+
+
+def test_moving_a_record_to_another_person_writes_with_their_key(tracker, state):
+    ann = tracker.session(2)
+    moved = ann.update(1, {"user": 1})
+    assert moved.user == 1 and state.entries[1].user == 1
+    assert state.calls_of("setTimesheetRecord")[-1].user == "admin"
