@@ -288,7 +288,9 @@ class Settings(BaseSettings):
 
         tracker = (f"Kimai {shown(self.kimai_base)}"
                    + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
-                   if self.tracker == "kimai" else f"tracker {self.tracker}")
+                   if self.tracker == "kimai"
+                   else f"Kimai 1 {shown(str(self.kimai1_endpoint))} (login {self.kimai1_user})"
+                   if self.tracker == "kimai1" else f"tracker {self.tracker}")
         return (tracker
                 + f"; SPARQL query {shown(self.sparql_query_url)} update {shown(self.sparql_update_url)}"
                 + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")

@@ -24,28 +24,37 @@ def run(args) -> int:
     print(f"settings: ok ({settings.describe()})")
     failed = False
 
-    with KimaiClient.from_settings(settings) as kimai:
-        try:
-            version = kimai.version()
-            me = kimai.me()
-            print(f"kimai: ok, version {version.get('version', '?')}, API user {me.username!r} "
-                  f"(id {me.id}, timezone {me.timezone})")
-        except KimaiError as err:
-            failed = True
-            print(f"kimai: FAILED: {err}")
-        else:
+    if settings.tracker == "kimai1":
+        from kimaisync.trackers import open_tracker
+        from kimaisync.trackers.kimai1.check import check as check_kimai1
+
+        with open_tracker(settings) as tracker:
+            failed = not check_kimai1(tracker, print)
+    elif settings.tracker != "kimai":
+        print(f"{settings.tracker}: not checked here yet")
+    else:
+        with KimaiClient.from_settings(settings) as kimai:
             try:
-                users = kimai.users()
-                print(f"kimai: can list users ({len(users)}), as the accounts sync needs")
+                version = kimai.version()
+                me = kimai.me()
+                print(f"kimai: ok, version {version.get('version', '?')}, API user {me.username!r} "
+                      f"(id {me.id}, timezone {me.timezone})")
             except KimaiError as err:
-                print(f"kimai: warning: cannot list users, the accounts sync will fail: {err}")
-            try:
-                config = kimai.timesheet_config()
-                overlap = config.get("isAllowOverlapping")
-                print(f"kimai: timesheet tracking mode {config.get('trackingMode')!r}, overlapping records "
-                      f"{'allowed' if overlap else 'refused (the sync lays out days back to back)'}")
-            except KimaiError as err:
-                print(f"kimai: warning: cannot read /api/config/timesheet: {err}")
+                failed = True
+                print(f"kimai: FAILED: {err}")
+            else:
+                try:
+                    users = kimai.users()
+                    print(f"kimai: can list users ({len(users)}), as the accounts sync needs")
+                except KimaiError as err:
+                    print(f"kimai: warning: cannot list users, the accounts sync will fail: {err}")
+                try:
+                    config = kimai.timesheet_config()
+                    overlap = config.get("isAllowOverlapping")
+                    print(f"kimai: timesheet tracking mode {config.get('trackingMode')!r}, overlapping records "
+                          f"{'allowed' if overlap else 'refused (the sync lays out days back to back)'}")
+                except KimaiError as err:
+                    print(f"kimai: warning: cannot read /api/config/timesheet: {err}")
 
     sparql = SparqlClient.from_settings(settings)
     sparql.retries = 0

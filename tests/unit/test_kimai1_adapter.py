@@ -100,3 +100,27 @@ def test_moving_a_record_to_another_person_writes_with_their_key(tracker, state)
     moved = ann.update(1, {"user": 1})
     assert moved.user == 1 and state.entries[1].user == 1
     assert state.calls_of("setTimesheetRecord")[-1].user == "admin"
+
+
+def test_check_reaches_kimai1_and_tries_each_personal_login(tracker, state):
+    from kimaisync.trackers.kimai1.check import check
+
+    lines: list[str] = []
+    assert check(tracker, lines.append) is True
+    assert lines[0].startswith("kimai1: ok, version 1.3.1-1391")
+    assert "2 of 2 personal login(s) accepted" in lines[-1]
+    state.user_by_name("ann").password = "changed"
+    fresh = type(tracker)(type(tracker.client)(tracker.client.rpc.endpoint, user="admin", password="admin-pw",
+                                                credentials={"ann": "ann-pw"},
+                                                transport=InProcessTransport(create_app(state))))
+    lines.clear()
+    assert check(fresh, lines.append) is False
+    assert any("refused the login of ann" in line for line in lines)
+    assert not any("ann-pw" in line or "admin-pw" in line for line in lines)
+
+
+def test_settings_describe_names_kimai1_without_secrets():
+    settings = Settings(tracker="kimai1", kimai1_endpoint="https://kimai1.example.org/core/json.php",
+                        kimai1_user="admin", kimai1_password="pw-secret")
+    text = settings.describe()
+    assert "Kimai 1 https://kimai1.example.org/core/json.php (login admin)" in text and "pw-secret" not in text

@@ -314,6 +314,10 @@ class Kimai1Client:
     def has_credential(self, username: str) -> bool:
         return username in self._credentials
 
+    def credential_names(self) -> list[str]:
+        """The usernames KIMAI1_CREDENTIALS_FILE has a password for (never the passwords)."""
+        return sorted(self._credentials)
+
     def service(self) -> Kimai1Session:
         if self._service_login is None:
             raise KimaiAuthError("no Kimai 1 service login: set KIMAI1_USER and KIMAI1_PASSWORD")
