@@ -19,10 +19,7 @@ from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
 from tasks.artifacts import publish_report
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.reference import fetch_reference_lists, read_reference_state, write_changes
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 
 @flow(name="kimai-reference-data")

@@ -27,12 +27,8 @@ from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report
-from tasks.common import READ_RETRIES
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import KimaiPeriod, fetch_users, plan_work_logs, sync_work_logs
 from tasks.writer import work_log_writer_async
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 UTC = dt.timezone.utc
 
@@ -45,7 +41,7 @@ def _day(ts, users: dict, default: str) -> dt.date:
         return ts.begin.astimezone(ZoneInfo(default)).date()
 
 
-@task(name="read-affected-days", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-affected-days", cache_policy=NO_CACHE)
 def read_affected(sparql: SparqlClient, kimai: KimaiClient, settings, iris: list[str]):
     """Both sides of every (person, day) the changed work logs were or are on."""
     home = settings.kimai_account_service_homepage

@@ -1,4 +1,4 @@
-"""Errors a caller can act on, and the one place that decides which are worth retrying.
+"""Errors a caller can act on; whether one is worth retrying is its type.
 
 Every failure talking to a tracker or the triplestore becomes one of these types. Messages say
 what went wrong and what to check; they never contain a secret (the API token is never part
@@ -18,18 +18,20 @@ class SyncError(Exception):
     """Base of every error this project raises on purpose."""
 
 
+class Transient(SyncError):
+    """A failure a later attempt of the same request may not meet: rate limits, 5xx, timeouts,
+    dropped connections, an unreachable store or lock database. The one retry policy
+    (:mod:`kimaisync.retry`) retries these and nothing else."""
+
+    retry_after: float | None = None  # the server's advice in seconds, when it gave one
+
+
 class ConfigurationError(SyncError):
     """Settings are missing or invalid; `problems` holds one line per variable."""
 
     def __init__(self, problems: list[str]):
         self.problems = list(problems)
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
-
-
-class Transient(Exception):
-    """Marker: a later try may succeed (a rate limit, a 5xx, no answer, an unavailable store)."""
-
-    retry_after: float | None = None  # the server's advice in seconds, when it gave one
 
 
 # --------------------------------------------------------------------------- the tracker port
@@ -171,7 +173,7 @@ class WriterLockUnavailable(SyncError, Transient):
     """The database holding the work-log writer lock cannot be reached: the run writes nothing."""
 
 
-# --------------------------------------------------------------------------- retry policy
+# --------------------------------------------------------------------------- by type
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -181,14 +183,6 @@ def is_retryable(exc: BaseException) -> bool:
     Authentication, permission, validation, not-found and protocol errors will not.
     """
     return isinstance(exc, Transient)
-
-
-def retry_delay(exc: BaseException, attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
-    """Seconds to wait before retry number `attempt` (1-based): Retry-After if given, else backoff."""
-    after = getattr(exc, "retry_after", None) if isinstance(exc, Transient) else None
-    if after is not None:
-        return min(max(after, 0.0), cap)
-    return min(base * (2 ** (attempt - 1)), cap)
 
 
 def is_fatal(exc: BaseException) -> bool:

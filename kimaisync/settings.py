@@ -65,7 +65,12 @@ EXAMPLES = {
     "KIMAI_TIMEOUT": "KIMAI_TIMEOUT=30",
     "SPARQL_TIMEOUT": "SPARQL_TIMEOUT=60",
     "WRITER_LOCK_DATABASE_URL": "WRITER_LOCK_DATABASE_URL=postgresql://kimai_sync:<password>@db-host:5432/prefect",
+    "RECEIVER_HOST": "RECEIVER_HOST=0.0.0.0",
+    "RECEIVER_PORT": "RECEIVER_PORT=80",
+    "RECEIVER_GRACE_SECONDS": "RECEIVER_GRACE_SECONDS=60",
 }
+
+MIN_RECEIVER_GRACE = 20.0  # runners and workers take runs due within 10 s; a renewal every grace/4 must stay ahead
 
 
 def validate_cron(expr: str) -> str:
@@ -136,6 +141,12 @@ class Settings(BaseSettings):
     kimai1_password: SecretStr | None = None
     kimai1_credentials_file: str | None = None
     kimai1_account_service_homepage: str | None = None  # default: the origin of KIMAI1_ENDPOINT
+    # Where `kimai-sync serve` and the standalone receiver listen (a semantic.works stack: 0.0.0.0:80).
+    receiver_host: str = "127.0.0.1"
+    receiver_port: int = Field(default=8080, ge=0, le=65535)
+    # How long an accepted request's recorded run waits for the receiver that took it before serve
+    # or a worker may run it (deployments.run_queue).
+    receiver_grace_seconds: float = 60.0
 
     @model_validator(mode="wrap")
     @classmethod
@@ -203,6 +214,18 @@ class Settings(BaseSettings):
             raise ValueError("contains characters that cannot be sent in an HTTP header (spaces, line breaks or "
                              "non-ASCII)")
         return v
+
+    @field_validator("receiver_grace_seconds", mode="before")
+    @classmethod
+    def _grace(cls, v):
+        try:
+            value = float(v)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number of seconds") from None
+        if value < MIN_RECEIVER_GRACE:
+            raise ValueError(f"must be at least {MIN_RECEIVER_GRACE:g} s (runners and workers take runs due "
+                             "within 10 s)")
+        return value
 
     @field_validator("writer_lock_database_url", mode="before")
     @classmethod
@@ -276,6 +299,19 @@ class Settings(BaseSettings):
             out.append("KIMAI_ENDPOINT ends with '/': it is ignored; write it without, e.g. https://kimai.example.org/api")
         if not self.kimai_base.endswith("/api"):
             out.append("KIMAI_ENDPOINT should end with /api, e.g. https://kimai.example.org/api")
+        return out
+
+    def shown(self) -> list[tuple[str, str]]:
+        """Every setting as (VARIABLE, value as in effect), secrets masked: what `kimai-sync check` prints."""
+        secret = self.api_token.get_secret_value().strip()
+        out = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = "***" if name == "api_token" else _scrubbed(value.get_secret_value(), secret)
+            else:
+                text = "(unset)" if value is None else _scrubbed(str(value), secret)
+            out.append((name.upper(), text))
         return out
 
     def describe(self) -> str:

@@ -22,6 +22,8 @@ def run(args) -> int:
     if settings is None:
         return 1
     print(f"settings: ok ({settings.describe()})")
+    for var, value in settings.shown():
+        print(f"  {var}={value}")
     failed = False
 
     if settings.tracker == "kimai1":

@@ -191,3 +191,39 @@ def test_call_with_retry_does_not_retry_permanent_errors_and_stops_at_attempts()
     assert len(calls) == 3
     with pytest.raises(ValueError):
         call_with_retry(flaky, attempts=0)
+
+
+def test_whether_an_error_is_retried_is_its_type():
+    from kimaisync.errors import SparqlQueryError, SparqlUnavailableError, Transient, WriterLockUnavailable
+
+    class FlakyDisk(Transient):
+        pass
+
+    for transient in (FlakyDisk("x"), SparqlUnavailableError("down"), WriterLockUnavailable("no db")):
+        attempts = []
+
+        def fail(exc=transient):
+            attempts.append(1)
+            raise exc
+
+        with pytest.raises(type(transient)):
+            call_with_retry(fail, attempts=3, sleep=lambda s: None)
+        assert len(attempts) == 3, type(transient).__name__
+    try:
+        raise SparqlQueryError("bad query")
+    except Transient:  # noqa: B014 - the point: a permanent error is not caught as transient
+        pytest.fail("a refused query is not transient")
+    except SparqlQueryError:
+        pass
+
+
+def test_no_prefect_task_retries_what_the_clients_already_retried():
+    import importlib
+
+    from prefect import Task
+
+    for name in ("tasks.worklogs", "tasks.reference", "flows.worklog_delta", "flows.timesheet_lock",
+                 "flows.worklog_period", "flows.reference_data", "flows.accounts", "flows.fallback"):
+        for value in vars(importlib.import_module(name)).values():
+            if isinstance(value, Task):
+                assert not value.retries, f"{name}.{value.name} retries {value.retries} times on top of the client"

@@ -1,7 +1,6 @@
-"""prefect.yaml (workers on a real engine) and `kimai-sync serve` (one machine) deploy the same
-things: names, entry points, schedules, the delta deployment's concurrency limit; and the deploy
-build step turns FALLBACK_SYNC_CRON, also in the old 6-field form, into a schedule Prefect takes.
-No Prefect server is needed."""
+"""prefect.yaml defines the deployments; `kimai-sync serve` and the standalone receiver read it. The
+deploy build step, and serve, turn FALLBACK_SYNC_CRON, also in the old 6-field form, into a
+schedule Prefect takes, in TIMEZONE. No Prefect server is needed."""
 
 from __future__ import annotations
 
@@ -53,46 +52,41 @@ def test_yaml_entrypoints_exist_and_use_the_process_pool():
         assert d["work_pool"]["name"] == "kimai-sync"
 
 
-def _yaml_view() -> dict:
-    out = {}
-    for d in load_yaml()["deployments"]:
-        crons = sorted((s["cron"], s.get("active", True)) for s in d.get("schedules", []))
-        limit = d.get("concurrency_limit")
-        out[d["name"]] = (d["entrypoint"], crons, limit["limit"] if isinstance(limit, dict) else limit)
-    return out
-
-
-def test_serve_deploys_what_prefect_yaml_deploys(monkeypatch):
+def test_serve_builds_prefect_yamls_deployments_with_the_settings_schedules(monkeypatch):
     from deployments.serve import build_deployments
     from kimaisync.settings import load_settings
 
     monkeypatch.setenv("API_TOKEN", "t")
     monkeypatch.setenv("KIMAI_ENDPOINT", "https://kimai.example.org/api")
-    monkeypatch.setenv("FALLBACK_SYNC_CRON", "0 0 */2 * * *")
-    settings = load_settings()
-    served = {}
-    for d in build_deployments(settings).values():
-        crons = sorted((s.schedule.cron, s.active) for s in d.schedules or [])
-        assert all(s.schedule.timezone == settings.timezone for s in d.schedules or [])
-        served[d.name] = (d.entrypoint, crons, d.concurrency_limit)
-    view = _yaml_view()
-    if view["fallback"][1] == [("{{ values.fallback_cron }}", True)]:  # computed at deploy time
-        view["fallback"] = (view["fallback"][0], [(DEFAULT_5_FIELDS, True)], None)
-    assert served == view
-    assert view["delta"][2] == 1  # across processes: never two delta runs at once
+    monkeypatch.setenv("FALLBACK_SYNC_CRON", "0 30 */3 * * *")
+    monkeypatch.setenv("TIMEZONE", "America/New_York")
+    deps = build_deployments(load_settings())
+    assert set(deps) == {d["name"] for d in load_yaml()["deployments"]}
+    fallback = deps["fallback"].schedules[0]
+    assert (fallback.schedule.cron, fallback.schedule.timezone, fallback.active) == ("30 */3 * * *",
+                                                                                   "America/New_York", True)
+    assert [s.active for s in deps["timesheet-lock"].schedules] == [False]  # switched on by hand
+    assert deps["delta"].concurrency_limit == 1  # never two delta runs at once
+    assert all(s.schedule.timezone == "America/New_York" for d in deps.values() for s in d.schedules or [])
 
 
-def test_the_standalone_receiver_finds_the_deployments_prefect_yaml_creates():
-    import re
-
+def test_each_receiver_route_records_its_runs_as_a_deployment_of_its_flow():
+    from deployments.definitions import load_deployments, route_deployments
     from deployments.receiver import flows_by_route
-    from deployments.receiver_only import DEPLOYMENTS
 
-    assert set(DEPLOYMENTS) == set(flows_by_route())
-    entry = {d["name"]: d["entrypoint"] for d in load_yaml()["deployments"]}
-    for route, full in DEPLOYMENTS.items():
-        flow_name, dep = full.split("/")
-        path, func = entry[dep].split(":")
-        src = (REPO / path).read_text()
-        assert re.search(rf'@flow\(name="{re.escape(flow_name)}".*\)\n(async )?def {func}\(', src), full
-        assert flows_by_route()[route].name == flow_name
+    routes = flows_by_route()
+    found = route_deployments(routes, load_deployments({"fallback_cron": "0 * * * *", "timezone": "UTC"}))
+    assert set(found) == set(routes)
+    for route, d in found.items():
+        assert d.flow() is routes[route]
+        assert not any(s.active for s in d.schedules)  # a route's deployment runs when asked, not on a clock
+
+
+def test_a_template_nothing_computes_is_refused(tmp_path):
+    from deployments.definitions import load_deployments
+
+    bad = tmp_path / "prefect.yaml"
+    bad.write_text("deployments:\n  - name: x\n    entrypoint: flows/accounts.py:sync_accounts\n"
+                   "    schedules:\n      - cron: '{{ values.nightly }}'\n")
+    with pytest.raises(ValueError, match="values.nightly"):
+        load_deployments({}, bad)

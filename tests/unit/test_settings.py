@@ -13,7 +13,8 @@ BASE = {"API_TOKEN": "tok-SECRET-123", "KIMAI_ENDPOINT": "https://kimai.example.
 @pytest.fixture
 def env(monkeypatch):
     for k in ("API_TOKEN", "KIMAI_ENDPOINT", "MU_SPARQL_ENDPOINT", "MU_SPARQL_UPDATE_ENDPOINT", "TIMEZONE",
-              "FALLBACK_SYNC_CRON", "KIMAI_API_USER", "DEFAULT_MU_AUTH_SCOPE", "KIMAI_GRAPH", "TIMEKEEPER_GRAPH", "WRITER_LOCK_DATABASE_URL"):
+              "FALLBACK_SYNC_CRON", "KIMAI_API_USER", "DEFAULT_MU_AUTH_SCOPE", "KIMAI_GRAPH", "TIMEKEEPER_GRAPH", "WRITER_LOCK_DATABASE_URL",
+              "RECEIVER_HOST", "RECEIVER_PORT", "RECEIVER_GRACE_SECONDS"):
         monkeypatch.delenv(k, raising=False)
 
     def set_(**values):
@@ -103,3 +104,21 @@ def test_a_bad_writer_lock_database_url_is_refused_at_start_without_its_password
     (line,) = info.value.problems
     assert line.startswith("WRITER_LOCK_DATABASE_URL:") and says in line and "example:" in line
     assert "pw-SECRET-9" not in str(info.value)
+
+
+def test_check_shows_every_setting_with_secrets_masked(env):
+    env(**BASE, WRITER_LOCK_DATABASE_URL="postgresql://sync:lock-pass@db:5432/prefect", RECEIVER_PORT="80")
+    shown = dict(load_settings().shown())
+    from kimaisync.settings import Settings
+
+    assert set(shown) == {name.upper() for name in Settings.model_fields}
+    assert shown["RECEIVER_PORT"] == "80" and shown["API_TOKEN"] == "***"
+    text = "\n".join(f"{k}={v}" for k, v in shown.items())
+    assert "lock-pass" not in text and "tok-SECRET-123" not in text
+
+
+@pytest.mark.parametrize("value, says", [("abc", "a number of seconds"), ("5", "at least 20")])
+def test_a_grace_time_the_runners_would_beat_is_refused(env, value, says):
+    env(**BASE, RECEIVER_GRACE_SECONDS=value)
+    with pytest.raises(ConfigurationError, match=f"RECEIVER_GRACE_SECONDS: .*{says}"):
+        load_settings()

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from kimaisync import errors
+from kimaisync import errors, retry
 from kimaisync.errors import ConfigurationError, EntryNotFound, TrackerAuthError
 from kimaisync.settings import load_settings
 from kimaisync.trackers import TRACKERS, factory, open_tracker
@@ -58,7 +58,7 @@ def test_retrying_is_decided_by_the_error_family():
     # what a write that may have landed looks like, whatever the tracker
     assert isinstance(errors.KimaiServerError("x"), errors.OutcomeUnknown)
     assert not isinstance(errors.KimaiRateLimitedError("x"), errors.OutcomeUnknown)
-    assert errors.retry_delay(errors.KimaiRateLimitedError("x", retry_after=7), 1) == 7
+    assert retry.retry_delay(errors.KimaiRateLimitedError("x", retry_after=7), 1) == 7
     assert errors.is_fatal(errors.KimaiAuthError("x")) and not errors.is_fatal(errors.KimaiPermissionError("x"))
 
 

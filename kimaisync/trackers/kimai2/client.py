@@ -23,8 +23,10 @@ What it takes care of (facts from ``/work/shared/reference/kimai-api.md``):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import ssl
 import string
 import threading
 import time
@@ -60,8 +62,6 @@ from kimaisync.trackers.kimai2.models import (
     TimesheetWrite,
 )
 from kimaisync.trackers.kimai2.timefmt import format_local, format_query
-from kimaisync.trackers.kimai2.lean_transport import LeanTransport
-from kimaisync.trackers.kimai2.transport import shared_tls_context
 from kimaisync.retry import call_with_retry
 
 log = logging.getLogger("kimaisync.kimai")
@@ -215,26 +215,11 @@ def _fields_body(fields: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any]:
     return body
 
 
-class _NoCookies(httpx.Cookies):
-    def extract_cookies(self, response: httpx.Response) -> None:
-        pass
-
-
-_NO_COOKIES = _NoCookies()
-
-
-class _StatelessClient(httpx.Client):
-    """httpx without a cookie jar. Kimai's API authenticates every request by its token; a cookie
-    (say a session a proxy's login page hands out) must not ride along. And httpx's cookie
-    extraction costs ~0.1 ms per response even when there is none, a tenth of a request's CPU."""
-
-    @property
-    def cookies(self) -> httpx.Cookies:
-        return _NO_COOKIES
-
-    @cookies.setter
-    def cookies(self, value) -> None:
-        pass
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """httpx's default TLS context (its CA bundle, SSL_CERT_FILE/SSL_CERT_DIR), made once per process:
+    loading the CA bundle costs tens of ms of CPU, and a delta run makes a client of its own."""
+    return httpx.create_ssl_context()
 
 
 class KimaiClient:
@@ -289,19 +274,17 @@ class KimaiClient:
         else:
             headers["Authorization"] = f"Bearer {secret}"
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-        if transport is None:
-            # one write per request, TCP_NODELAY, no h11: see .lean_transport
-            transport = LeanTransport(max_connections=max_connections, ssl_context=shared_tls_context)
-        self._http = _StatelessClient(
+        # httpx's own transport unless a test hands one in: it honours HTTP(S)_PROXY and NO_PROXY.
+        self._http = httpx.Client(
             base_url=base + "/",
             headers=headers,
             timeout=httpx.Timeout(connect=self.timeout, read=self.timeout, write=self.timeout, pool=self.timeout),
             limits=limits,
-            transport=transport,
+            verify=_tls_context(),
             follow_redirects=False,  # a redirect would drop (or leak) the credentials and turn POST into GET
+            **({"transport": transport} if transport is not None else {}),
         )
         self._lock = threading.Lock()
-        self._urls: dict[str, httpx.URL] = {}
         self._me: KimaiUser | None = None
         self.requests_made = 0
         self.retries_made = 0
@@ -336,15 +319,6 @@ class KimaiClient:
     def _scrub(self, text: str) -> str:
         return text.replace(self._secret, "***") if self._secret in text else text
 
-    def _url(self, path: str) -> httpx.URL:
-        """The absolute URL of an API path, parsed once: httpx would parse and join it on every request."""
-        url = self._urls.get(path)
-        if url is None:
-            url = self._http.base_url.join(path.lstrip("/"))
-            if len(self._urls) < 64:  # the fixed paths; /timesheets/{id} would only fill it
-                self._urls[path] = url
-        return url
-
     def _send(
         self,
         method: str,
@@ -363,7 +337,7 @@ class KimaiClient:
             self.requests_made += 1
         t0 = time.perf_counter()
         try:
-            resp = self._http.request(method, self._url(path), params=params, json=body)
+            resp = self._http.request(method, path.lstrip("/"), params=params, json=body)
         except httpx.TimeoutException as exc:
             log.debug("%s %s -> %s after %.0f ms", method, shown, type(exc).__name__, (time.perf_counter() - t0) * 1000)
             raise KimaiTransportError(f"no answer within {self.timeout:g} s ({type(exc).__name__})",
