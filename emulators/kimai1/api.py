@@ -3,9 +3,10 @@
 Each function takes the state and the call's positional parameters (Zend has already filled in
 defaults) and returns the JSON-RPC ``result``. Facts the sync depends on:
 
-* ``authenticate(username, password)`` returns the user's existing key, or makes one; any failure
-  is ``{"success": false, "error": {"msg": "Unknown user or no permissions."}}`` -- the same
-  answer every other method gives for a key it does not know.
+* ``authenticate(username, password)`` returns the user's existing key, or makes one; an unknown
+  user or a wrong password is ``{"success": false, "error": {"msg": "Unknown user or no
+  permissions."}}`` -- the same answer every other method gives for a key it does not know. A
+  deactivated (or deleted) user with the right password gets the logout page (``Kicked``).
 * A key stands for its user. ``getTimesheet`` lists only that user's rows; ``setTimesheetRecord``
   writes ``userID`` = the key's user, whatever the record says -- an update of another user's row
   hands the row over to the key's user; ``getTimesheetRecord`` and ``removeTimesheetRecord``
@@ -85,8 +86,10 @@ class Kicked(Exception):
 def authenticate(state: Kimai1State, username: Any, password: Any) -> dict:
     with state.lock:
         user = state.user_by_name(username) if isinstance(username, str) else None
-        if user is None or user.trash or not user.active or user.password != password:
+        if user is None or user.password != password or not username:
             return failure(AUTH_ERROR)
+        if user.trash or not user.active:
+            raise Kicked()  # the password is right; checkUserInternal then throws the user out
         if user.empty_key:
             return success([{"apiKey": ""}])
         if not user.apikey:

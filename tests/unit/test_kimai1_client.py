@@ -157,6 +157,9 @@ def test_a_deactivated_account_is_an_auth_error(state):
         state.user_by_name("ann").active = False
         with pytest.raises(KimaiAuthError, match="deactivated"):
             ann.entries(*JUNE, BRUSSELS)
+    with make_client(state, credentials={"carl": "carl-pw"}) as c:
+        with pytest.raises(KimaiAuthError, match="deactivated"):
+            c.session("carl").key()
 
 
 def test_transient_faults_are_retried_for_reads_not_for_creates(state):

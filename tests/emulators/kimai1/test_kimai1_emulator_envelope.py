@@ -23,9 +23,14 @@ def test_wrong_password_matches_the_documented_failure_shape(rpc):
     assert body["result"] == {"success": False, "error": {"msg": "Unknown user or no permissions."}}
 
 
-def test_deactivated_and_unknown_users_are_refused_alike(rpc):
-    for name, password in (("carl", "carl-pw"), ("nobody", "x")):
+def test_unknown_users_and_wrong_passwords_are_refused_alike(rpc):
+    for name, password in (("carl", "wrong"), ("nobody", "x"), ("", "")):
         assert rpc.result("authenticate", name, password)["success"] is False
+
+
+def test_a_deactivated_user_with_the_right_password_is_kicked_to_the_logout_page(rpc):
+    reply = rpc.post({"jsonrpc": "2.0", "method": "authenticate", "params": ["carl", "carl-pw"], "id": 1})
+    assert reply.status_code == 200 and b"index.php?a=logout" in reply.content
 
 
 def test_an_account_not_allowed_the_api_gets_an_empty_key(rpc, state):
