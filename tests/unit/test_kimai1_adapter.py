@@ -88,6 +88,12 @@ def test_create_update_lock_delete_through_the_port(tracker, state):
     ann.delete(made.id, missing_ok=True)
 
 
+def test_get_many_splits_found_and_missing(tracker):
+    found, missing = tracker.session(2).get_many([1, 3, 77])
+    assert sorted(e.id for e in found) == [1, 3] and missing == {77}
+    assert [e.locked for e in sorted(found, key=lambda e: e.id)] == [False, True]
+
+
 def test_an_update_of_a_vanished_record_is_not_found(tracker, state):
     ann = tracker.session(2)
     state.entries.pop(1)
