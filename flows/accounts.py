@@ -17,13 +17,19 @@ from kimaisync.rdf.graphs import Graphs
 from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
+from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
+from tasks.run_state import finish
 from tasks.reference import fetch_users, read_account_state, write_changes
 
 
-@flow(name="kimai-accounts")
+@flow(name="kimai-accounts", flow_run_name="accounts from Kimai")
 def sync_accounts(dry_run: bool = False) -> dict:
-    """Create and update the Kimai accounts (`foaf:OnlineAccount`) from Kimai's users."""
+    """Create and update the Kimai accounts (`foaf:OnlineAccount`) from Kimai's users.
+
+    Args:
+        dry_run: Plan and report only: write nothing to the triplestore.
+    """
     log = get_run_logger()
     settings = load_settings()
     graphs = Graphs.from_settings(settings)
@@ -44,4 +50,4 @@ def sync_accounts(dry_run: bool = False) -> dict:
     publish_report(report, key="kimai-accounts")
     for row in report.of("failed"):
         log.error("%s %s failed: %s", row.kind, row.key, row.reason)
-    return report.summary()
+    return finish("kimai-accounts", report.summary(), verdict(report))

@@ -18,29 +18,45 @@ from kimaisync.rdf.graphs import Graphs
 from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
+from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
+from tasks.run_state import finish
 from tasks.reference import fetch_reference_lists, read_reference_state, write_changes
 
 
-@flow(name="kimai-reference-data")
+@flow(name="kimai-reference-data", flow_run_name="customers, projects, activities from Kimai")
 def sync_reference_data(dry_run: bool = False, customers: bool = True, tasks: bool = True) -> dict:
-    """Sync Kimai customers (`customers`) and projects + activities (`tasks`) into the store."""
-    return _run(dry_run=dry_run, customers=customers, tasks=tasks)
+    """Sync Kimai customers (`customers`) and projects + activities (`tasks`) into the store.
+
+    Args:
+        dry_run: Plan and report only: write nothing to the triplestore.
+        customers: Sync Kimai's customers.
+        tasks: Sync Kimai's projects and activities (the tasks work logs are booked on).
+    """
+    return _run(dry_run=dry_run, customers=customers, tasks=tasks, flow_name="kimai-reference-data")
 
 
-@flow(name="kimai-customers")
+@flow(name="kimai-customers", flow_run_name="customers from Kimai")
 def sync_customers(dry_run: bool = False) -> dict:
-    """Customers only (the old `POST /sync-from-kimai/customers`)."""
-    return _run(dry_run=dry_run, customers=True, tasks=False)
+    """Customers only (the old `POST /sync-from-kimai/customers`).
+
+    Args:
+        dry_run: Plan and report only: write nothing to the triplestore.
+    """
+    return _run(dry_run=dry_run, customers=True, tasks=False, flow_name="kimai-customers")
 
 
-@flow(name="kimai-tasks")
+@flow(name="kimai-tasks", flow_run_name="projects, activities from Kimai")
 def sync_tasks(dry_run: bool = False) -> dict:
-    """Projects and activities only (the old `POST /sync-from-kimai/tasks`)."""
-    return _run(dry_run=dry_run, customers=False, tasks=True)
+    """Projects and activities only (the old `POST /sync-from-kimai/tasks`).
+
+    Args:
+        dry_run: Plan and report only: write nothing to the triplestore.
+    """
+    return _run(dry_run=dry_run, customers=False, tasks=True, flow_name="kimai-tasks")
 
 
-def _run(*, dry_run: bool, customers: bool, tasks: bool) -> dict:
+def _run(*, dry_run: bool, customers: bool, tasks: bool, flow_name: str = "") -> dict:
     """The body shared by the three flows (runs inside whichever of them was called)."""
     log = get_run_logger()
     settings = load_settings()
@@ -65,5 +81,5 @@ def _run(*, dry_run: bool, customers: bool, tasks: bool) -> dict:
     publish_report(report, key="kimai-" + ("reference-data" if customers and tasks else "customers" if customers else "tasks"))
     for row in report.of("failed"):
         log.error("%s %s failed: %s", row.kind, row.key, row.reason)
-    return report.summary()
+    return finish(flow_name, report.summary(), verdict(report))
 

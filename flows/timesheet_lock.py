@@ -26,7 +26,10 @@ from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.store import timesheets as sheets_store
 from kimaisync.worklog_report import work_log_report
+from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report, publish_table
+from tasks.run_names import lock_name
+from tasks.run_state import finish, refuse
 from tasks.writer import work_log_writer
 from tasks.worklogs import plan_work_logs, read_kimai_period, read_timekeeper_period, sync_work_logs
 
@@ -69,14 +72,46 @@ def _mark_exported(kimai: KimaiClient, ids: list[int]) -> tuple[int, str | None]
     return marked, None
 
 
-@flow(name="timesheet-lock", log_prints=True)
+PEOPLE_TABLE_HELP = (
+    "Per person, blocked first. status: the month's timesheet before → after; work_logs_linked: work logs made "
+    "members of the locked timesheet; timekeeper_hours: the month's work logs (blank when not read: only the "
+    "work logs of SUBMITTED timesheets are read); kimai_hours: the month's timesheets the sync keeps in Kimai "
+    "for the person; blockers: why a SUBMITTED timesheet stays so, grouped by reason, with the work logs.")
+
+
+def blocker_text(blockers: list[tuple[str, str]], *, shown: int = 5) -> str:
+    """Blocking work logs grouped by reason: 'reason (3 work logs: a, b, c)'; groups joined by ' | '."""
+    by_reason: dict[str, list[str]] = {}
+    for log, reason in blockers:
+        by_reason.setdefault(reason, []).append(log.rsplit("/", 1)[-1] if log else "")
+    parts = []
+    for reason, logs in sorted(by_reason.items(), key=lambda kv: -len(kv[1])):
+        named = [n for n in logs if n]
+        more = len(named) - shown
+        which = ", ".join(named[:shown]) + (f" and {more} more" if more > 0 else "")
+        count = f"{len(logs)} work log{'s' if len(logs) != 1 else ''}"
+        parts.append(f"{reason} ({count}: {which})" if named else reason)
+    return " | ".join(parts)
+
+
+@flow(name="timesheet-lock", log_prints=True, flow_run_name=lock_name)
 def lock_timesheets(month: int | None = None, year: int | None = None, force: bool = False,
                     dry_run: bool = False) -> dict:
-    """Lock the SUBMITTED timesheets of `month` (1-12) of `year` (e.g. 2025); none given: last month."""
+    """Lock the SUBMITTED timesheets of `month` (1-12) of `year` (e.g. 2025); none given: last month.
+
+    Args:
+        month: The month to lock, 1-12; leave month and year empty for last month.
+        year: The year of that month, four digits (e.g. 2026).
+        force: Lock a SUBMITTED timesheet even when some of its work logs are not in Kimai (they are listed).
+        dry_run: Say what would be locked: write nothing to Kimai or the triplestore.
+    """
     if month is None and year is None:
         last_month = dt.date.today().replace(day=1) - dt.timedelta(days=1)
         month, year = last_month.month, last_month.year
-    first, last = month_bounds(month, year)
+    try:
+        first, last = month_bounds(month, year)
+    except ValueError as err:
+        return refuse("timesheet-lock", str(err))
     settings = load_settings()
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
@@ -124,21 +159,22 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
     per_person = hours.groupby("person_iri")[["timekeeper_hours", "kimai_hours"]].sum() if len(hours) else None
 
     rows = []
-    for d in decisions:
+    read = submitted  # the people whose work logs were read
+    for d in sorted(decisions, key=lambda d: d.action != "blocked"):  # blocked people first
         name = d.sheet.person_name or snap.person_names.get(d.sheet.person or "", d.sheet.person or "?")
         known = per_person is not None and d.sheet.person in per_person.index
-        tk_h = float(per_person.loc[d.sheet.person, "timekeeper_hours"]) if known else 0.0
-        km_h = float(per_person.loc[d.sheet.person, "kimai_hours"]) if known else 0.0
-        blockers = "; ".join(f"{w.rsplit('/', 1)[-1]}: {r}" for w, r in d.blockers)
+        tk_h = round(float(per_person.loc[d.sheet.person, "timekeeper_hours"]), 2) if known else 0.0
+        km_h = round(float(per_person.loc[d.sheet.person, "kimai_hours"]), 2) if known else 0.0
+        blockers = blocker_text(d.blockers)
         rows.append({"person": name, "status": f"{d.status_before} → {d.status_after}",
+                     "blockers": ("forced past: " if d.overridden else "") + blockers,
                      "work_logs_linked": len(d.work_logs) if d.action == "lock" else 0,
-                     "timekeeper_hours": round(tk_h, 2), "kimai_hours": round(km_h, 2),
-                     "blockers": ("forced past: " if d.overridden else "") + blockers})
+                     "timekeeper_hours": tk_h if d.sheet.person in read else None, "kimai_hours": km_h})
         if d.action == "lock":
             why = f"{len(d.work_logs)} work logs linked" + (f"; --force overrode: {blockers}" if d.overridden else "")
             report.add("timesheet", name, "updated", ("(dry run) " if dry_run else "") + why)
         elif d.action == "blocked":
-            report.add("timesheet", name, "blocked", f"stays SUBMITTED: {blockers}")
+            report.add("timesheet", name, "blocked", f"stays SUBMITTED: {blockers}", who=name)
         else:
             report.add("timesheet", name, "unchanged", f"left alone: {d.status_before}")
     if exported_note:
@@ -147,9 +183,17 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
     report.stats.update(timesheets_locked=locked, kimai_requests=kimai.requests_made,
                         sparql_round_trips=sparql.round_trips)
     publish_report(report, key="timesheet-lock")
-    publish_table(rows, key="timesheet-lock-people", description="Per person: status, links, hours, blockers")
+    publish_table(rows, key="timesheet-lock-people", description=PEOPLE_TABLE_HELP)
     summary = report.summary()
     summary["people"] = rows
-    summary["not_locked"] = [r for r, d in zip(rows, decisions) if d.action == "blocked"]
+    blocked = sum(1 for d in decisions if d.action == "blocked")
+    summary["not_locked"] = rows[:blocked]  # blocked rows come first
     summary["failed"] = summary["failed"] or bool(summary["not_locked"])
-    return summary
+    locked_n = sum(1 for d in decisions if d.action == "lock")
+    extra = [f"{blocked} timesheet{' stays' if blocked == 1 else 's stay'} SUBMITTED"] if blocked else []
+    # The timesheets' own rows are said as "locked" and "stay SUBMITTED"; the rest is the sync's.
+    work = RunReport(report.title, report.dry_run, [r for r in report.rows if r.kind != "timesheet"])
+    v = verdict(work, extra=extra)
+    if locked_n:  # lead with what the lock is for
+        v.message = f"{locked_n} locked" + ("" if v.message == "nothing to do" else " · " + v.message)
+    return finish("timesheet-lock", summary, v)

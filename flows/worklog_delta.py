@@ -26,7 +26,10 @@ from kimaisync.sparql.client import SparqlClient
 from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.worklog_report import work_log_report
+from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
+from tasks.run_names import delta_name, delta_words, orphan_name
+from tasks.run_state import finish, finish_async
 from tasks.worklogs import KimaiPeriod, fetch_users, plan_work_logs, sync_work_logs
 from tasks.writer import work_log_writer_async
 
@@ -85,9 +88,13 @@ def read_affected(sparql: SparqlClient, kimai: KimaiClient, settings, iris: list
 NO_LOOKUP_STORAGE = get_current_settings().results.local_storage_path
 
 
-@flow(name="work-log-delta-sync", persist_result=False, result_storage=NO_LOOKUP_STORAGE)
+@flow(name="work-log-delta-sync", persist_result=False, result_storage=NO_LOOKUP_STORAGE, flow_run_name=delta_name)
 async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> dict:
     """Sync these work logs (IRIs) and the days they touch; IRIs that are no work log are ignored.
+
+    Args:
+        work_logs: IRIs of the work logs that changed (cal:Vevent resources); a deleted one removes its timesheet.
+        dry_run: Plan and report only: write nothing to Kimai or the triplestore.
 
     Async only so that it ends at once: a sync flow waits ~1 s for its heartbeat thread on exit,
     which the next delta would wait behind. Its steps run as plain calls in the flow's own run,
@@ -106,22 +113,29 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
             result = plan_work_logs.fn(sparql, snap, kimai_side, options)
             outcomes = sync_work_logs(result, kimai, sparql, graphs, concurrency=settings.kimai_concurrency,
                                       dry_run=dry_run, plain=True)
-            report = work_log_report(f"Changed work logs ({len(set(work_logs))})", outcomes, result, dry_run=dry_run,
+            changed = set(work_logs)
+            people = {l.person for l in snap.work_logs if l.uri in changed and l.person}
+            title = delta_words(len(changed), len(people))
+            report = work_log_report(title[0].upper() + title[1:], outcomes, result, dry_run=dry_run,
                                      names=snap.person_names, warnings=kimai_side.warnings)
             report.stats.update(kimai_requests=kimai.requests_made, sparql_round_trips=sparql.round_trips)
     ignored = sorted(set(work_logs) - {l.uri for l in snap.work_logs} - set(snap.dangling))
     for iri in ignored:
         report.add("work-log", iri, "skipped", "not a work log (no cal:Vevent, no Kimai id): nothing to sync")
     publish_report(report, key="work-log-delta")
-    return report.summary()
+    return await finish_async("work-log-delta-sync", report.summary(), verdict(report),
+                              name=title + (" (dry run)" if dry_run else ""))
 
 
-@flow(name="kimai-orphan-timesheet")
+@flow(name="kimai-orphan-timesheet", flow_run_name=orphan_name)
 def remove_orphan_timesheet(kimai_id: int) -> dict:
     """The old `PUT /kimai-timesheets/:id`: delete that Kimai timesheet if no work log holds it.
 
     Within the delete scope: by default only a timesheet the sync created (its marker) or one a
     deleted work log still points at; never an exported one, never one a live work log holds.
+
+    Args:
+        kimai_id: The id of the Kimai timesheet to remove when no work log holds it.
     """
     from kimaisync import marker as markers
     from kimaisync.report import RunReport
@@ -136,7 +150,7 @@ def remove_orphan_timesheet(kimai_id: int) -> dict:
             ts = kimai.get_timesheet(kimai_id)
         except KimaiNotFoundError:
             report.add("timesheet", key, "unchanged", "not in Kimai")
-            return report.summary()
+            return finish("kimai-orphan-timesheet", report.summary(), verdict(report))
         uuid = markers.marker_of(ts.description)
         claimed, live = store.claimed_by_live_work_logs(sparql, [kimai_id], [uuid] if uuid else [])
         dangling = [iri for iri, ids in store.read_dangling(sparql, settings.resource_base_uri).items()
@@ -158,4 +172,4 @@ def remove_orphan_timesheet(kimai_id: int) -> dict:
                 store.clear_kimai_ids(sparql, dangling, graphs)
             report.add("timesheet", key, "deleted", "no work log in Timekeeper for it")
     publish_report(report, key="kimai-orphan-timesheet")
-    return report.summary()
+    return finish("kimai-orphan-timesheet", report.summary(), verdict(report))

@@ -21,7 +21,10 @@ from kimaisync.reconcile import reconciliation
 from kimaisync.settings import Settings, load_settings
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.worklog_report import work_log_report
+from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report, publish_table
+from tasks.run_names import period_name
+from tasks.run_state import finish, refuse
 from tasks.worklogs import (list_kimai_timesheets, period_window, plan_work_logs, read_kimai_period,
                             read_timekeeper_period, sync_work_logs)
 from tasks.writer import work_log_writer
@@ -36,12 +39,26 @@ def plan_options(settings: Settings, *, period: tuple[dt.date, dt.date] | None, 
                        force=force, period=period)
 
 
-@flow(name="work-log-period-sync", log_prints=True)
-def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, force: bool = False,
-                         report_csv: str | None = None) -> dict:
-    """Sync the work logs dated from `start` to `end` (inclusive) to Kimai."""
+HOURS_TABLE_HELP = (
+    "Hours per person and day after the run, differing rows first. person_iri: the person in Timekeeper; "
+    "timekeeper_hours: the person's work logs "
+    "that day; kimai_hours: the Kimai timesheets the sync keeps for them (its marker); difference_hours: Kimai "
+    "minus Timekeeper; status: DIFFERENT when they differ (a skipped or failed work log; see the summary); "
+    "other_kimai_hours: hours typed into Kimai by hand for that person and day, shown, not compared.")
+
+
+@flow(name="work-log-period-sync", log_prints=True, flow_run_name=period_name)
+def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, force: bool = False) -> dict:
+    """Sync the work logs dated from `start` to `end` (inclusive) to Kimai.
+
+    Args:
+        start: First day of the period (YYYY-MM-DD), included.
+        end: Last day of the period (YYYY-MM-DD), included; not before start.
+        dry_run: Plan and report only: write nothing to Kimai or the triplestore.
+        force: Delete Kimai timesheets even when the deletion guard would refuse (many deletions at once).
+    """
     if end < start:
-        raise ValueError(f"start {start} is after end {end}")
+        return refuse("work-log-period-sync", f"start {start} is after end {end}: give the earlier day as start")
     settings = load_settings()
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
@@ -68,11 +85,9 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
     hours = reconciliation(snap, after, kimai_side.users, period=(start, end), default_zone=settings.timezone)
     publish_report(report, key="work-log-sync")
     differences_first = hours.sort_values("status", key=lambda c: c == "ok", kind="stable")
-    publish_table(differences_first.to_dict("records"), key="work-log-hours",
-                  description="Hours per person and day: Timekeeper vs Kimai after the run")
-    if report_csv:
-        hours.to_csv(report_csv, index=False)
+    publish_table(differences_first.to_dict("records"), key="work-log-hours", description=HOURS_TABLE_HELP)
     summary = report.summary()
     summary["hours_differences"] = int((hours["status"] != "ok").sum()) if len(hours) else 0
     summary["guard"] = result.guard_tripped
-    return summary
+    summary["hours"] = hours.to_dict("records")  # for `to-kimai --report FILE.csv`
+    return finish("work-log-period-sync", summary, verdict(report, person_days_differ=summary["hours_differences"]))

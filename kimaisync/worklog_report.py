@@ -30,9 +30,9 @@ def work_log_report(title: str, outcomes: list[Outcome], result: Plan, *, dry_ru
         if dry_run and a.kind != "unchanged":
             status = {"create": "created", "update": "updated", "delete": "deleted"}.get(a.kind, _OUTCOME[o.status])
             reason = f"(dry run) {a.reason}" if a.reason else "(dry run)"
-        report.add(kind, key, _OUTCOME[status], reason)
+        report.add(kind, key, _OUTCOME[status], reason, cause=a.cause, who=names.get(a.person or "", ""))
     if result.guard_tripped:
-        report.add("run", "deletion guard", "warning", result.guard_tripped)
+        report.add("run", "deletion guard", "warning", result.guard_tripped, cause="guard")
     for w in warnings:
         report.add("run", "kimai", "warning", w)
     return report

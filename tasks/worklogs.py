@@ -28,6 +28,7 @@ from kimaisync.rdf.graphs import Graphs
 from kimaisync.sparql.client import SparqlClient, chunked
 from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
+from tasks.progress import Progress
 
 UTC = dt.timezone.utc
 APPLY_BATCH = 500
@@ -127,9 +128,7 @@ def plan_work_logs(sparql: SparqlClient, snap: TimekeeperSnapshot, kimai: KimaiP
 @task(name="apply-kimai-writes", cache_policy=NO_CACHE)
 def apply_kimai_batch(batch: Started, done_before: int, total: int) -> list[Outcome]:
     """One batch of writes, queued in order with the others (see Applier.start): its outcomes."""
-    outcomes = batch.outcomes()
-    _logger().info("Kimai writes: %d/%d done", done_before + len(outcomes), total)
-    return outcomes
+    return batch.outcomes()  # the flow counts them (tasks.progress)
 
 
 @task(name="apply-kimai-moves", cache_policy=NO_CACHE)
@@ -185,10 +184,14 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
         if pending_ids:
             record(sparql, graphs, quote(pending_ids))
         moves = lanes(result.of("delete", "update"), result.held)
+        progress = None if plain else Progress("Kimai writes", len(result.kimai_writes), key="kimai-writes",
+                                               batch=batch)
         if moves:  # first, so the creations find their slots free
             done = apply_moves(applier, quote(moves))
             record(sparql, graphs, quote(done))
             outcomes.extend(done)
+            if progress:
+                progress.advance(len(done))
         # Creation batches are queued in the applier's one bounded pool together, in order, so they
         # complete in order and each batch's ids are recorded while the next batches' writes go on.
         started = [applier.start(chunk) for chunk in chunked(writes, batch)]
@@ -196,6 +199,8 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
             done = apply_batch(quote(pending), i * batch, len(writes))
             record(sparql, graphs, quote(done))
             outcomes.extend(done)
+            if progress:
+                progress.advance(len(done))
     if applier.fatal is not None:
         raise applier.fatal
     return outcomes

@@ -35,6 +35,18 @@ def parse_period(start: str, end: str) -> tuple[dt.date, dt.date]:
     return days[0], days[1]
 
 
+def write_hours_csv(rows: list[dict], path: str) -> None:
+    """The hours reconciliation as CSV (a CLI option: the flow's deployment form has no file to write)."""
+    import csv
+
+    from kimaisync.reconcile import COLUMNS
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        out.writeheader()
+        out.writerows(rows)
+
+
 def run(args) -> int:
     try:
         start, end = parse_period(args.start, args.end)
@@ -45,8 +57,9 @@ def run(args) -> int:
         return 1
     from flows.worklog_period import sync_work_log_period
 
-    summary = sync_work_log_period(start=start, end=end, dry_run=args.dry_run, force=args.force,
-                                   report_csv=args.report)
+    summary = sync_work_log_period(start=start, end=end, dry_run=args.dry_run, force=args.force)
+    if args.report:
+        write_hours_csv(summary.get("hours", []), args.report)
     print_summary(summary)
     if summary.get("guard"):
         print(f"deletion guard: {summary['guard']}", file=sys.stderr)

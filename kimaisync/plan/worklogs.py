@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Iterable, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kimaisync import causes
 from kimaisync import marker as markers
+from kimaisync.causes import Reason
 from kimaisync.durations import DurationError, parse_minutes
 from kimaisync.plan.layout import Slot, lay_out
 from kimaisync.timekeeper import TimekeeperSnapshot, WorkLog
@@ -60,6 +62,7 @@ class Action:
     write_id: bool = False  # the store must (re)learn timesheet_id for this work log
     clear_dangling: str | None = None  # IRI of a deleted work log whose id triple goes after the delete
     step: str = ""  # an intermediate move on the way to the planned one (see apply.order): reported only if it fails
+    cause: str = ""  # a skip's cause code (kimaisync.causes), for grouped summaries
 
 
 @dataclass
@@ -120,38 +123,64 @@ class _Resolved:
     date: dt.date
 
 
-def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict) -> _Resolved | str:
-    """The Kimai coordinates of a work log, or the reason it cannot sync."""
+def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict, by_name: dict | None = None) -> _Resolved | str:
+    """The Kimai coordinates of a work log, or the reason it cannot sync (a `Reason`: its cause too).
+
+    `by_name`: Kimai users by casefolded alias and username, to tell a person whose Kimai user
+    was disabled before from-kimai made an account for it from one who has none at all."""
     if log.problem:
-        return log.problem
+        return Reason(log.problem, causes.CONFLICTING.code)
     if log.date is None:
-        return f"cal:dtstart {log.date_raw!r} is not a date" if log.date_raw else "no cal:dtstart"
+        return Reason(f"cal:dtstart {log.date_raw!r} is not a date" if log.date_raw else "no cal:dtstart",
+                      causes.NO_DATE.code)
     try:
         minutes = parse_minutes(log.duration_raw)
     except DurationError as e:
-        return str(e)
+        return Reason(str(e), causes.BAD_DURATION.code)
     if not log.task:
-        return "no task (dct:subject)"
+        return Reason("no task (dct:subject)", causes.NO_TASK.code)
     ref = snap.activities.get(log.task)
     if ref is None:
-        return snap.non_activity_tasks.get(log.task, f"task <{log.task}> is not a Kimai activity (ext:KimaiActivity)")
+        return Reason(snap.non_activity_tasks.get(log.task, f"task <{log.task}> is not a Kimai activity "
+                                                             "(ext:KimaiActivity)"), causes.NOT_BOOKABLE.code)
     if ref.project_id is None:
-        return f"activity <{log.task}> has no Kimai project (skos:broader a doap:Project)"
+        return Reason(f"activity <{log.task}> has no Kimai project (skos:broader a doap:Project)",
+                      causes.NOT_BOOKABLE.code)
     if not log.person:
-        return "no person (prov:wasAssociatedWith)"
+        return Reason("no person (prov:wasAssociatedWith)", causes.NO_PERSON.code)
     accounts = sorted(set(snap.accounts.get(log.person, [])))
     name = snap.person_names.get(log.person) or f"<{log.person}>"
     if not accounts:
-        return f"person {name} has no Kimai account linked (foaf:account); link one in Timekeeper"
+        namesake = [u for u in (by_name or {}).get(name.casefold(), []) if not getattr(u, "enabled", True)]
+        if namesake:
+            u = namesake[0]
+            return Reason(f"person {name} has no Kimai account linked, and Kimai user {u.id} ({u.username}) of that "
+                          "name is disabled in Kimai (from-kimai makes no account for a disabled user): "
+                          + causes.DISABLED.todo, causes.DISABLED.code)
+        return Reason(f"person {name} has no Kimai account linked (foaf:account): " + causes.NO_ACCOUNT.todo,
+                      causes.NO_ACCOUNT.code)
     if len(accounts) > 1:
-        return f"person {name} has {len(accounts)} Kimai accounts linked ({', '.join(map(str, accounts))}); keep one"
+        return Reason(f"person {name} has {len(accounts)} Kimai accounts linked ({', '.join(map(str, accounts))}); "
+                      "keep one", causes.SEVERAL_ACCOUNTS.code)
     uid = accounts[0]
     user = users.get(uid)
     if user is None:
-        return f"Kimai user {uid} of person {name} does not exist in Kimai"
+        return Reason(f"Kimai user {uid} of person {name} does not exist in Kimai (deleted there; its account "
+                      "in Timekeeper stays): " + causes.USER_GONE.todo, causes.USER_GONE.code)
     if not getattr(user, "enabled", True):
-        return f"Kimai user {uid} ({user.username}) of person {name} is disabled in Kimai"
+        return Reason(f"Kimai user {uid} ({user.username}) of person {name} is disabled in Kimai: "
+                      + causes.DISABLED.todo, causes.DISABLED.code)
     return _Resolved(log, uid, ref.project_id, ref.activity_id, minutes, log.date)
+
+
+def users_by_name(users: dict) -> dict[str, list]:
+    """Kimai users by casefolded alias and username."""
+    out: dict[str, list] = defaultdict(list)
+    for u in sorted(users.values(), key=lambda u: u.id):
+        for n in {getattr(u, "alias", None), getattr(u, "username", None)}:
+            if n:
+                out[n.casefold()].append(u)
+    return dict(out)
 
 
 def _diff(ts, want: Desired) -> dict:
@@ -260,13 +289,14 @@ def plan(
     # 2. Resolve each work log; what cannot sync is skipped with its reason.
     resolved: list[_Resolved] = []
     keep_foreign: dict[tuple[int, dt.date], list[Slot]] = defaultdict(list)  # stays in Kimai: lay out around it
+    by_name = users_by_name(users)
     for log in logs:
-        r = _resolve(log, snap, users)
+        r = _resolve(log, snap, users, by_name)
         if isinstance(r, str):
             ts = claim_of.get(log.uri)
             note = f"; its Kimai timesheet {ts.id} is left as it is" if ts is not None else ""
             actions.append(Action("skip", log.uri, log.uuid, getattr(ts, "id", None), reason=r + note,
-                                  person=log.person, date=log.date))
+                                  person=log.person, date=log.date, cause=getattr(r, "cause", "")))
             if ts is not None and ts.end is not None:  # left in place, so its owner's day steps around it
                 keep_foreign[(ts.user, _local_date(ts, users, options.default_zone))].append(Slot(ts.begin, ts.end))
         else:
@@ -295,7 +325,7 @@ def plan(
             reason = "its Kimai user is not linked to any person"
         if reason is None and ts.exported:
             deletions.append(Action("blocked", None, uuid, ts.id, reason="exported in Kimai: not deleted",
-                                    user=ts.user, date=local))
+                                    user=ts.user, date=local, cause=causes.EXPORTED.code))
             reason = "exported"
         elif reason is None:
             why = ("its work log was deleted in Timekeeper" if ts.id in dangling_ids
@@ -324,6 +354,7 @@ def plan(
             for a in orphan:
                 a.kind = "blocked"
                 a.reason = f"{a.reason}; deletion guard: {guard}"
+                a.cause = causes.GUARD.code
                 if a.timesheet_id in by_id and by_id[a.timesheet_id].end is not None:
                     ts = by_id[a.timesheet_id]
                     keep_foreign[(ts.user, a.date)].append(Slot(ts.begin, ts.end))
@@ -354,7 +385,7 @@ def plan(
             if ts is None:
                 if not log.uuid:
                     actions.append(Action("skip", reason="work log has no mu:uuid, so the sync cannot mark "
-                                          "its Kimai timesheet", **{k: v for k, v in common.items()
+                                          "its Kimai timesheet", cause=causes.NO_UUID.code, **{k: v for k, v in common.items()
                                                                     if k not in ("desired", "minutes")}))
                     continue
                 why = (f"its Kimai timesheet {recreated[log.uri]} was deleted in Kimai; created again"
@@ -369,7 +400,7 @@ def plan(
             elif ts.exported:
                 actions.append(Action("blocked", timesheet_id=ts.id, write_id=write_id, changes=changes,
                                       reason="exported in Kimai: cannot change " + ", ".join(sorted(changes)),
-                                      **common))
+                                      cause=causes.EXPORTED.code, **common))
             else:
                 common["desired"] = dataclasses.replace(want, zone=_record_zone(ts, str(zone_name), users,
                                                                                 options.default_zone))
