@@ -37,8 +37,22 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _fast_stack() -> tuple[str, str]:
+    """httptools + uvloop when installed (about half the CPU per request), else h11 + asyncio."""
+    try:
+        import httptools  # noqa: F401
+        import uvloop  # noqa: F401
+    except ImportError:
+        return "h11", "asyncio"
+    return "httptools", "uvloop"
+
+
+HTTP, LOOP = _fast_stack()
+
+
 def uvicorn_server(state: Kimai1State, **options: object) -> uvicorn.Server:
-    config = uvicorn.Config(create_app(state), lifespan="off", timeout_graceful_shutdown=1, **options)
+    config = uvicorn.Config(create_app(state), http=HTTP, loop=LOOP, lifespan="off", timeout_graceful_shutdown=1,
+                            **options)
     quiet_uvicorn_errors()
     return uvicorn.Server(config)
 
