@@ -303,12 +303,13 @@ class Settings(BaseSettings):
 
     def shown(self) -> list[tuple[str, str]]:
         """Every setting as (VARIABLE, value as in effect), secrets masked: what `kimai-sync check` prints."""
-        secret = self.api_token.get_secret_value().strip()
+        secret = self.api_token.get_secret_value().strip() if self.api_token else None
         out = []
         for name in type(self).model_fields:
             value = getattr(self, name)
             if isinstance(value, SecretStr):
-                text = "***" if name == "api_token" else _scrubbed(value.get_secret_value(), secret)
+                # a URL shows without its password; any other secret (a token, a password) not at all
+                text = _scrubbed(value.get_secret_value(), secret) if name.endswith("_url") else "***"
             else:
                 text = "(unset)" if value is None else _scrubbed(str(value), secret)
             out.append((name.upper(), text))

@@ -14,6 +14,24 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _reach_tracker(settings) -> bool:
+    """Any tracker but Kimai 2 through the port: its own `check()` when it has one."""
+    from kimaisync.errors import TrackerError
+    from kimaisync.trackers import open_tracker
+
+    label = settings.tracker
+    try:
+        with open_tracker(settings) as tracker:
+            label = tracker.title.lower()
+            check = getattr(tracker, "check", None)
+            said = check() if check is not None else f"{len(tracker.reference_data().projects)} projects"
+            print(f"{label}: ok, {said} ({tracker.describe()})")
+            return True
+    except (TrackerError, ValueError) as err:
+        print(f"{label}: FAILED: {err}")
+        return False
+
+
 def run(args) -> int:
     from kimaisync.trackers.kimai2 import KimaiClient
     from kimaisync.sparql.client import SparqlClient
@@ -26,14 +44,8 @@ def run(args) -> int:
         print(f"  {var}={value}")
     failed = False
 
-    if settings.tracker == "kimai1":
-        from kimaisync.trackers import open_tracker
-        from kimaisync.trackers.kimai1.check import check as check_kimai1
-
-        with open_tracker(settings) as tracker:
-            failed = not check_kimai1(tracker, print)
-    elif settings.tracker != "kimai":
-        print(f"{settings.tracker}: not checked here yet")
+    if settings.tracker != "kimai":
+        failed = not _reach_tracker(settings)
     else:
         with KimaiClient.from_settings(settings) as kimai:
             try:

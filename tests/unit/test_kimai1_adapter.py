@@ -11,7 +11,7 @@ import pytest
 from emulators.kimai1.app import create_app
 from emulators.kimai1.seeds import small_state
 from emulators.kimai1.transport import InProcessTransport
-from kimaisync.errors import EntryNotFound, TrackerConfigError
+from kimaisync.errors import EntryNotFound, KimaiAuthError, TrackerConfigError
 from kimaisync.settings import Settings
 from kimaisync.trackers import factory
 from kimaisync.trackers.port import EntryWrite
@@ -109,20 +109,17 @@ def test_moving_a_record_to_another_person_writes_with_their_key(tracker, state)
 
 
 def test_check_reaches_kimai1_and_tries_each_personal_login(tracker, state):
-    from kimaisync.trackers.kimai1.check import check
-
-    lines: list[str] = []
-    assert check(tracker, lines.append) is True
-    assert lines[0].startswith("kimai1: ok, version 1.3.1-1391")
-    assert "2 of 2 personal login(s) accepted" in lines[-1]
+    said = tracker.check()
+    assert said.startswith("version 1.3.1-1391; KIMAI1_USER lists 4 user(s)")
+    assert "2 of 2 personal login(s) accepted" in said
     state.user_by_name("ann").password = "changed"
     fresh = type(tracker)(type(tracker.client)(tracker.client.rpc.endpoint, user="admin", password="admin-pw",
-                                                credentials={"ann": "ann-pw"},
+                                                credentials={"ann": "ann-pw", "admin": "admin-pw"},
                                                 transport=InProcessTransport(create_app(state))))
-    lines.clear()
-    assert check(fresh, lines.append) is False
-    assert any("refused the login of ann" in line for line in lines)
-    assert not any("ann-pw" in line or "admin-pw" in line for line in lines)
+    with pytest.raises(KimaiAuthError) as err:
+        fresh.check()
+    assert "personal login of ann (1 of 2 accepted)" in str(err.value)
+    assert "ann-pw" not in str(err.value) and "admin-pw" not in str(err.value)
 
 
 def test_settings_describe_names_kimai1_without_secrets():
@@ -130,3 +127,5 @@ def test_settings_describe_names_kimai1_without_secrets():
                         kimai1_user="admin", kimai1_password="pw-secret")
     text = settings.describe()
     assert "Kimai 1 https://kimai1.example.org/core/json.php (login admin)" in text and "pw-secret" not in text
+    shown = dict(settings.shown())
+    assert shown["KIMAI1_PASSWORD"] == "***" and "pw-secret" not in str(shown)

@@ -224,6 +224,12 @@ class Kimai1Tracker(Tracker):
         with self._lock:
             return self._sessions.setdefault(user, made)
 
+    def check(self) -> str:
+        """`kimai-sync check`: see kimaisync.trackers.kimai1.check."""
+        from kimaisync.trackers.kimai1.check import check
+
+        return check(self)
+
     def describe(self) -> str:
         return f"Kimai 1 {self.client.rpc.endpoint}"
 

@@ -1,40 +1,30 @@
-"""What `kimai-sync check` asks Kimai 1: reachable, the service login, each person's login.
-
-Each person's login is tried once (`authenticate`): a wrong password in the credentials file
-is found here instead of in the middle of a push. Names are printed, passwords never.
+"""What `kimai-sync check` asks Kimai 1 (through `Kimai1Tracker.check`): reachable, the service
+login and how many users it lists, and each personal login of the credentials file, tried once
+so a wrong password is found here instead of in the middle of a push. Names are said, passwords never.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING
 
-from kimaisync.errors import KimaiError
-from kimaisync.trackers.kimai1.adapter import Kimai1Tracker
+from kimaisync.errors import KimaiAuthError, KimaiError
+
+if TYPE_CHECKING:
+    from kimaisync.trackers.kimai1.adapter import Kimai1Tracker
 
 
-def check(tracker: Kimai1Tracker, say: Callable[[str], None]) -> bool:
-    """Print one line per finding; False when something the sync needs fails."""
+def check(tracker: Kimai1Tracker) -> str:
+    """One line of findings; a KimaiError naming what failed."""
     client = tracker.client
-    try:
-        version = client.version()
-    except KimaiError as err:
-        say(f"kimai1: FAILED: {err}")
-        return False
-    say(f"kimai1: ok, version {version} at {client.rpc.endpoint}")
-    try:
-        users = client.service().users()
-    except KimaiError as err:
-        say(f"kimai1: FAILED: the KIMAI1_USER login: {err}")
-        return False
-    names = {u.name for u in users}
-    say(f"kimai1: KIMAI1_USER login ok, can list {len(users)} user(s)")
+    version = client.version()
+    users = client.service().users()
+    said = [f"version {version}", f"KIMAI1_USER lists {len(users)} user(s)"]
     if len(users) <= 1:
-        say("kimai1: warning: KIMAI1_USER lists only itself: pull makes accounts for it alone; use an admin login")
+        said.append("warning: KIMAI1_USER lists only itself, so pull makes one account: use an admin login")
     people = client.credential_names()
     if not people:
-        say("kimai1: warning: no KIMAI1_CREDENTIALS_FILE (or it is empty): no one's work logs can be pushed")
-        return True
-    ok = True
+        said.append("warning: no personal logins (KIMAI1_CREDENTIALS_FILE unset or empty): no work logs can be pushed")
+        return "; ".join(said)
     refused = []
     for name in people:
         try:
@@ -42,11 +32,11 @@ def check(tracker: Kimai1Tracker, say: Callable[[str], None]) -> bool:
         except KimaiError:
             refused.append(name)
     if refused:
-        ok = False
-        say(f"kimai1: FAILED: Kimai 1 refused the login of {', '.join(sorted(refused))} "
-            "(KIMAI1_CREDENTIALS_FILE: check the passwords, and that the accounts are active)")
-    unknown = sorted(set(people) - names)
+        raise KimaiAuthError(f"Kimai 1 refused the personal login of {', '.join(refused)} "
+                             f"({len(people) - len(refused)} of {len(people)} accepted): check their passwords "
+                             "in KIMAI1_CREDENTIALS_FILE and that the accounts are active")
+    said.append(f"{len(people)} of {len(people)} personal login(s) accepted")
+    unknown = sorted(set(people) - {u.name for u in users})
     if unknown:
-        say(f"kimai1: warning: not among the users KIMAI1_USER lists: {', '.join(unknown)}")
-    say(f"kimai1: {len(people) - len(refused)} of {len(people)} personal login(s) accepted")
-    return ok
+        said.append(f"warning: not among the users KIMAI1_USER lists: {', '.join(unknown)}")
+    return "; ".join(said)
