@@ -223,7 +223,9 @@ def get_timesheet(state: Kimai1State, key: Any, from_: Any = 0, to: Any = 0, cle
                 continue
             rows.append((e, joined))
         total = len(rows)
-        rows.sort(key=lambda r: r[0].start, reverse=True)  # MySQL leaves ties unordered; so do we (stable)
+        if state.tie_order is not None:
+            state.tie_order.shuffle(rows)  # MySQL orders rows with equal starts as it likes, per query
+        rows.sort(key=lambda r: r[0].start, reverse=True)
         count = php_int(limit)
         offset = max(php_int(start), 0) if not php_empty(limit) else 0
         count = count if not php_empty(limit) else state.row_limit

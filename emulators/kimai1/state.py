@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import random
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,6 +154,9 @@ class Kimai1State:
         self.row_limit = row_limit
         self.hide_cleared = hide_cleared
         self.faults = faults or Faults()
+        # None: rows with equal starts keep their insertion order; a Random: shuffled anew on every
+        # getTimesheet, as MySQL may (ORDER BY start has no tie-breaker), so pages can overlap
+        self.tie_order: random.Random | None = None
         self.fault_log: list[tuple[str, str]] = []  # (rpc method, fault kind)
         self.calls: list[RecordedCall] = []
         self._next = {t: 1 for t in _TABLES}

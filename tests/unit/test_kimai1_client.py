@@ -112,6 +112,19 @@ def test_paging_reads_every_record_once_over_small_pages(state):
     assert [p.params[4] for p in pages] == [0, 3, 6, 9] and all(p.params[5] == 3 for p in pages)
 
 
+def test_paging_survives_rows_with_equal_starts_in_a_new_order_per_query(state):
+    import random
+
+    with make_client(state, page_size=4) as c:
+        ann = c.session("ann")
+        same = [ann.create(write(3, 9, marker=f"[tk:s{n}]"), BRUSSELS) for n in range(10)]
+        state.tie_order = random.Random(7)
+        state.clear_calls()
+        got = ann.entries(*JUNE, BRUSSELS)
+    assert sorted(e.id for e in got) == sorted([1] + same)
+    assert state.calls_of("getTimesheet")[-1].params[5] == 11 + 4, "pages did not add up: one read of it all"
+
+
 def test_records_near_the_window_edges_are_read_unclamped(state):
     with make_client(state) as c:
         ann = c.session("ann")
