@@ -290,6 +290,15 @@ class Settings(BaseSettings):
     def warnings(self) -> list[str]:
         """What the old service warned about: plain http and a trailing slash."""
         out = []
+        if self.tracker == "kimai1" and self.kimai1_endpoint is not None:
+            k1 = self.kimai1_endpoint
+            if k1.scheme == "http" and k1.host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+                out.append("KIMAI1_ENDPOINT uses http://: the passwords travel unencrypted; use https://")
+            if not (k1.path or "").endswith("/json.php"):
+                out.append("KIMAI1_ENDPOINT should be the URL of json.php, e.g. https://kimai.example.org/core/json.php")
+            if not self.kimai1_credentials_file:
+                out.append("KIMAI1_CREDENTIALS_FILE is unset: no one's work logs can be pushed to Kimai 1 "
+                           "(it writes records only as the key's own user)")
         if self.kimai_endpoint is None:
             return out
         raw = str(self.kimai_endpoint)

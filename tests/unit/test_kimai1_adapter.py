@@ -129,3 +129,13 @@ def test_settings_describe_names_kimai1_without_secrets():
     assert "Kimai 1 https://kimai1.example.org/core/json.php (login admin)" in text and "pw-secret" not in text
     shown = dict(settings.shown())
     assert shown["KIMAI1_PASSWORD"] == "***" and "pw-secret" not in str(shown)
+
+
+def test_settings_warn_about_plain_http_a_wrong_path_and_no_personal_logins():
+    settings = Settings(tracker="kimai1", kimai1_endpoint="http://kimai1.example.org/core/", kimai1_user="admin",
+                        kimai1_password="pw")
+    text = " | ".join(settings.warnings())
+    assert "http://" in text and "json.php" in text and "KIMAI1_CREDENTIALS_FILE" in text
+    local = Settings(tracker="kimai1", kimai1_endpoint="http://127.0.0.1:8001/core/json.php", kimai1_user="admin",
+                     kimai1_password="pw", kimai1_credentials_file=None)
+    assert [w for w in local.warnings() if "KIMAI1_ENDPOINT" in w] == []
