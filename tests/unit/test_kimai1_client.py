@@ -153,6 +153,11 @@ def test_a_refused_or_empty_key_is_a_clear_auth_error(state):
         state.user_by_name("bob").empty_key = True
         with pytest.raises(KimaiAuthError, match="refused the login of 'bob'"):
             c.session("bob").entries(*JUNE, BRUSSELS)
+        for _ in range(3):
+            with pytest.raises(KimaiAuthError):
+                c.session("ann").create(write(2, 9), BRUSSELS)
+    logins = [call.user for call in state.calls_of("authenticate")]
+    assert logins.count("ann") == 1 and logins.count("bob") == 1, "a refused login is asked once per run"
 
 
 def test_kimai_refusals_are_record_rejections_with_the_message_kept(state):

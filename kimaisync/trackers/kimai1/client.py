@@ -76,6 +76,7 @@ class Kimai1Session:
         self._password = password
         self._key: str | None = None
         self._reauthenticated = False
+        self._refused: KimaiAuthError | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -101,8 +102,14 @@ class Kimai1Session:
 
     def key(self) -> str:
         with self._lock:
+            if self._refused is not None:  # a refused login is asked once per run, not once per record
+                raise self._refused
             if self._key is None:
-                self._key = self._authenticate()
+                try:
+                    self._key = self._authenticate()
+                except KimaiAuthError as err:
+                    self._refused = err
+                    raise
             return self._key
 
     def _renew(self, refused: str) -> str:
