@@ -17,6 +17,8 @@ import argparse
 import datetime as dt
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -71,8 +73,9 @@ def case(args, home: Path, server_up: bool) -> dict:
                 os.environ["PREFECT_HOME"] = str(home)
                 server = PrefectServer(_settings(env), home=home).start()
                 httpx.post(server.api_url + "/flow_runs/filter", json={"limit": 1}, timeout=30)  # warm
-            walls, printed, said = [], [], []
-            for _ in range(2):
+            walls, printed, said, cpu = [], [], [], []
+            for _ in range(1 + args.reruns):
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 t0 = time.perf_counter()
                 proc = subprocess.Popen([KIMAI_SYNC, "to-kimai", str(world.START), str(world.END)],
                                         env=dict(env, PYTHONUNBUFFERED="1"), stdout=subprocess.PIPE,
@@ -81,19 +84,21 @@ def case(args, home: Path, server_up: bool) -> dict:
                 printed.append(time.perf_counter() - t0)
                 out, err = proc.communicate(timeout=600)
                 walls.append(time.perf_counter() - t0)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
                 if proc.returncode:
                     raise RuntimeError(f"to-kimai failed ({proc.returncode}):\n{first}{out}\n{err}")
                 said.append(first.strip())
                 temporary = [line for line in err.splitlines() if "temporary" in line]
             if server is None:  # read the runs back from the home's database
                 server = PrefectServer(_settings(env), home=home).start()
-            flows = _flow_seconds(server.api_url, 2)
+            flows = _flow_seconds(server.api_url, 1 + args.reruns)
         finally:
             if server is not None:
                 server.stop()
             emu.terminate()
             emu.wait(timeout=10)
-    return {"walls": walls, "printed": printed, "flows": flows, "said": said, "temporary": temporary}
+    return {"walls": walls, "printed": printed, "flows": flows, "said": said, "temporary": temporary, "cpu": cpu}
 
 
 def main() -> None:
@@ -102,21 +107,34 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=20)
     ap.add_argument("--latency", type=float, default=0.02)
     ap.add_argument("--concurrency", type=int, default=4)
+    ap.add_argument("--reruns", type=int, default=3, help="no-op reruns after the push (median and best shown)")
     args = ap.parse_args()
+    load_at_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="kimaisync-bench-home-") as home:
         up = case(args, Path(home), server_up=True)
         down = case(args, Path(home), server_up=False)
     print(f"to-kimai of {args.work_logs} work logs ({args.people} people), Kimai at {args.latency * 1000:.0f} ms "
-          f"per timesheet request, KIMAI_CONCURRENCY {args.concurrency}; load average {os.getloadavg()[0]:.1f}")
-    print(f"{'':<22}{'server up':>28}{'no server (temporary)':>30}")
-    for i, label in enumerate(("push", "no-op rerun")):
-        cells = [f"{c['walls'][i]:.1f} s wall, flow {c['flows'][i]:.1f} s" for c in (up, down)]
-        print(f"{label:<22}{cells[0]:>28}{cells[1]:>30}")
-    for i, label in enumerate(("push overhead", "rerun overhead")):
-        cells = [f"{c['walls'][i] - c['flows'][i]:.1f} s ({c['printed'][i] - c['flows'][i]:.1f} + "
-                 f"{c['walls'][i] - c['printed'][i]:.1f})" for c in (up, down)]
-        print(f"{label:<22}{cells[0]:>28}{cells[1]:>30}")
-    print("overhead = wall - flow (before the summary's first line + after it, until the process ended)")
+          f"per timesheet request, KIMAI_CONCURRENCY {args.concurrency}; load average {os.getloadavg()[0]:.1f} "
+          f"(at the start: {load_at_start:.1f})")
+    print(f"{'':<24}{'server up':>34}{'no server (temporary)':>34}")
+
+    def row(label: str, cell) -> None:
+        print(f"{label:<24}{cell(up):>34}{cell(down):>34}")
+
+    row("push", lambda c: f"{c['walls'][0]:.1f} s wall, flow {c['flows'][0]:.1f} s")
+    row("push overhead", lambda c: f"{c['walls'][0] - c['flows'][0]:.1f} s ({c['printed'][0] - c['flows'][0]:.1f} + "
+                                   f"{c['walls'][0] - c['printed'][0]:.1f})")
+    row("push CPU of the verb", lambda c: f"{c['cpu'][0]:.1f} s")
+
+    def reruns(c, key):
+        return [c[key][i] for i in range(1, len(c[key]))]
+
+    row(f"no-op rerun x{args.reruns}", lambda c: f"median {statistics.median(reruns(c, 'walls')):.1f} s, best "
+                                               f"{min(reruns(c, 'walls')):.1f} s wall")
+    row("rerun flow (median)", lambda c: f"{statistics.median(reruns(c, 'flows')):.1f} s")
+    row("rerun overhead (median)", lambda c: f"{statistics.median([w - f for w, f in zip(reruns(c, 'walls'), reruns(c, 'flows'))]):.1f} s")
+    row("rerun CPU of the verb", lambda c: f"median {statistics.median(reruns(c, 'cpu')):.1f} s")
+    print("overhead = wall - flow (until the summary's first line + after it, until the process ended)")
     print(f"first line of the push: {up['said'][0]!r}")
     print(f"without a server the verb said: {down['temporary'][0] if down['temporary'] else '(nothing)'}")
 

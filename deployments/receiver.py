@@ -168,9 +168,7 @@ class RunningReceiver:
         import uvicorn
 
         self.runs = runs
-        # (not the emulator's helper: production code never imports test equipment; the image has none)
-        self._sock = socket.create_server((host, port), backlog=128)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted connections
+        self._sock = socket.create_server((host, port))
         self.url = f"http://{host}:{self._sock.getsockname()[1]}"
         config = uvicorn.Config(create_app(runs, sparql), log_config=None, access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)

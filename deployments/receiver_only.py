@@ -11,32 +11,25 @@ it does not get to is a Scheduled run any worker picks up.
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import threading
 from uuid import UUID
 
-# Route name (as the RunQueue knows it) → "<flow name>/<deployment name>" from prefect.yaml.
-DEPLOYMENTS = {
-    "delta": "work-log-delta-sync/delta",
-    "orphan": "kimai-orphan-timesheet/orphan",
-    "period": "work-log-period-sync/period",
-    "customers": "kimai-customers/customers",
-    "tasks": "kimai-tasks/tasks",
-    "accounts": "kimai-accounts/accounts",
-    "lock": "timesheet-lock/timesheet-lock",
-}
-
-
-def deployment_ids() -> dict[str, UUID]:
-    """Each route's deployment id; RuntimeError naming the missing ones (nothing deployed yet)."""
+def deployment_ids(settings) -> dict[str, UUID]:
+    """Each route's deployment id (deployments as prefect.yaml names them); RuntimeError naming the
+    missing ones (nothing deployed yet)."""
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound
 
+    from deployments.definitions import load_deployments, route_deployments, values_from_settings
+    from deployments.receiver import flows_by_route
+
+    routes = flows_by_route()
     ids, missing = {}, []
     with get_client(sync_client=True) as client:
-        for route, name in DEPLOYMENTS.items():
+        for route, d in route_deployments(routes, load_deployments(values_from_settings(settings))).items():
+            name = f"{routes[route].name}/{d.name}"
             try:
                 ids[route] = client.read_deployment_by_name(name).id
             except ObjectNotFound:
@@ -49,10 +42,8 @@ def deployment_ids() -> dict[str, UUID]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deployments.receiver_only", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default=os.environ.get("RECEIVER_HOST", "127.0.0.1"),
-                        help="address to bind (RECEIVER_HOST; 0.0.0.0 in a semantic.works stack)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("RECEIVER_PORT", "8080")),
-                        help="port (RECEIVER_PORT; 80 in a semantic.works stack)")
+    parser.add_argument("--host", help="address to bind (default RECEIVER_HOST; 0.0.0.0 in a semantic.works stack)")
+    parser.add_argument("--port", type=int, help="port (default RECEIVER_PORT; 80 in a semantic.works stack)")
     args = parser.parse_args(argv)
 
     from kimaisync.cli.common import settings_or_exit
@@ -66,24 +57,19 @@ def main(argv: list[str] | None = None) -> int:
     from deployments.run_queue import RunQueue
     from kimaisync.sparql.client import SparqlClient
 
-    from deployments.run_queue import grace_seconds
-
-    try:
-        grace_seconds()
-    except ValueError as err:
-        print(f"receiver: {err}", file=sys.stderr)
-        return 1
     if not PREFECT_API_URL.value():
         print("receiver: PREFECT_API_URL is not set: point it at the Prefect server, e.g. "
               "PREFECT_API_URL=http://127.0.0.1:4200/api", file=sys.stderr)
         return 1
     try:
-        ids = deployment_ids()
+        ids = deployment_ids(settings)
     except RuntimeError as err:
         print(f"receiver: {err}", file=sys.stderr)
         return 1
-    receiver = RunningReceiver(RunQueue(flows_by_route(), ids), SparqlClient.from_settings(settings),
-                               host=args.host, port=args.port)
+    host = args.host if args.host is not None else settings.receiver_host
+    port = args.port if args.port is not None else settings.receiver_port
+    receiver = RunningReceiver(RunQueue(flows_by_route(), ids, grace=settings.receiver_grace_seconds),
+                               SparqlClient.from_settings(settings), host=host, port=port)
     print(f"receiver on {receiver.url}, Prefect {PREFECT_API_URL.value()}; {settings.describe()}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

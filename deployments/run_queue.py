@@ -38,13 +38,18 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from kimaisync.settings import Settings
+
 log = logging.getLogger("kimaisync.receiver")
 
-GRACE_ENV = "RECEIVER_GRACE_SECONDS"
-DEFAULT_GRACE = 60.0  # how long a placeholder waits for us before serve/workers may take it
-MIN_GRACE = 20.0  # runners and workers fetch runs due within 10 s; a renewal every grace/4 must stay ahead
+DEFAULT_GRACE = Settings.model_fields["receiver_grace_seconds"].default  # RECEIVER_GRACE_SECONDS
 RECEIVER_TAG = "receiver"  # on the flow runs executed here, at once (serve's recovery looks for them)
 FIRST = {"delta": 2.0}  # seconds a run of these may take before its placeholder is recorded (see submit)
+
+
+def route_tag(name: str) -> str:
+    """The tag naming the receiver route (and deployment) a run executed here belongs to."""
+    return f"route:{name}"
 
 
 @dataclass(eq=False)  # compared and hashed by identity
@@ -67,7 +72,7 @@ class RunQueue:
                  grace: float | None = None):
         self.flows = flows
         self.deployment_ids = deployment_ids or {}
-        self.grace = grace_seconds() if grace is None else grace
+        self.grace = DEFAULT_GRACE if grace is None else grace
         self._live: set[Job] = set()  # accepted, not yet executed: their placeholders are leases to renew
         self._stopping = threading.Event()
         self._queue: queue.Queue[Job | None] = queue.Queue()
@@ -158,13 +163,14 @@ class RunQueue:
         from prefect import tags
 
         flow = self.flows[job.name]
+        marks = (RECEIVER_TAG, route_tag(job.name))  # which route started it, on the runs list
         if getattr(flow, "isasync", False):  # the delta flow: on the long-lived loop and clients
             async def run():
-                with tags(RECEIVER_TAG):
+                with tags(*marks):
                     return await flow(**job.parameters, return_state=True)
             state = self._async_runner().run(run)
         else:
-            with tags(RECEIVER_TAG):
+            with tags(*marks):
                 state = flow(**job.parameters, return_state=True)
         outcome = state.type.value
         self._cleanup.put((job, outcome))  # the next run need not wait for the record to be tidied
@@ -275,24 +281,6 @@ class RunQueue:
             if self._api is not None:
                 self._api.__exit__(None, None, None)
                 self._api = None
-
-
-def grace_seconds() -> float:
-    """RECEIVER_GRACE_SECONDS (default 60, at least 20): how long a recorded run waits for this
-    process before another may execute it, should this process die."""
-    import os
-
-    raw = os.environ.get(GRACE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_GRACE
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{GRACE_ENV} must be a number of seconds, not {raw[:20]!r}") from None
-    if value < MIN_GRACE:
-        raise ValueError(f"{GRACE_ENV} must be at least {MIN_GRACE:g} s (runners and workers take runs due "
-                         f"within 10 s); got {value:g}")
-    return value
 
 
 class AsyncRunner:

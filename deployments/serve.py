@@ -1,6 +1,6 @@
 """`kimai-sync serve`: one process for one machine: every deployment's schedule and the receiver.
 
-The deployments are the same as in prefect.yaml (there for workers on a real engine). The
+The deployments are prefect.yaml's (deployments.definitions), as workers on a real engine get them. The
 receiver records each request as a run of its deployment, then executes it here at once
 (deployments.run_queue); `serve` itself runs the schedules, and any recorded run this process
 did not get to (it died) when it comes due. On start it schedules again the runs a killed serve
@@ -14,41 +14,28 @@ import logging
 
 log = logging.getLogger("kimaisync.serve")
 
-NIGHTLY_ACCOUNTS = "0 1 * * *"
-NIGHTLY_REFERENCE = "15 1 * * *"
-MONTHLY_LOCK = "0 6 1 * *"
-NIGHTLY_RETENTION = "30 3 * * *"
-
-
 def build_deployments(settings) -> dict:
-    """Route name → RunnerDeployment, with cron schedules in the configured time zone."""
+    """Deployment name → RunnerDeployment: every deployment of prefect.yaml, with its schedules in
+    the configured time zone and the fallback's cron from FALLBACK_SYNC_CRON."""
     from prefect.schedules import Cron
 
-    from deployments.receiver import flows_by_route
-    from flows.accounts import sync_accounts
-    from flows.fallback import fallback_work_log_sync
-    from flows.maintenance import prune_run_history
-    from flows.reference_data import sync_reference_data
-    from kimaisync.settings import cron_for_prefect
+    from deployments.definitions import load_deployments, values_from_settings
 
-    tz = settings.timezone
-    flows = flows_by_route()
-    deps = {
-        "accounts-nightly": sync_accounts.to_deployment(name="accounts-nightly",
-                                                        schedules=[Cron(NIGHTLY_ACCOUNTS, timezone=tz)]),
-        "reference-nightly": sync_reference_data.to_deployment(name="reference-data-nightly",
-                                                               schedules=[Cron(NIGHTLY_REFERENCE, timezone=tz)]),
-        "fallback": fallback_work_log_sync.to_deployment(
-            name="fallback", schedules=[Cron(cron_for_prefect(settings.fallback_sync_cron), timezone=tz)]),
-        "lock": flows["lock"].to_deployment(name="timesheet-lock", schedules=[Cron(MONTHLY_LOCK, timezone=tz,
-                                                                                   active=False)]),
-        "delta": flows["delta"].to_deployment(name="delta", concurrency_limit=1),
-        "retention": prune_run_history.to_deployment(name="retention-nightly",
-                                                     schedules=[Cron(NIGHTLY_RETENTION, timezone=tz)]),
-    }
-    for name in ("orphan", "customers", "tasks", "accounts", "period"):
-        deps.setdefault(name, flows[name].to_deployment(name=name))
+    deps = {}
+    for d in load_deployments(values_from_settings(settings)):
+        schedules = [Cron(s.cron, timezone=s.timezone, active=s.active) for s in d.schedules]
+        deps[d.name] = d.flow().to_deployment(name=d.name, description=d.description, schedules=schedules or None,
+                                              concurrency_limit=d.concurrency_limit)
     return deps
+
+
+def route_deployment_names(settings) -> dict[str, str]:
+    """Receiver route → the name of the deployment its runs are recorded as."""
+    from deployments.definitions import load_deployments, route_deployments, values_from_settings
+    from deployments.receiver import flows_by_route
+
+    deps = load_deployments(values_from_settings(settings))
+    return {route: d.name for route, d in route_deployments(flows_by_route(), deps).items()}
 
 
 def recover_interrupted_runs(deployment_ids) -> list[str]:
@@ -96,6 +83,59 @@ def recover_interrupted_runs(deployment_ids) -> list[str]:
     return lines
 
 
+SHUTDOWN_PAUSE_SECONDS = 10.0  # pausing the schedules on the way out: never longer than this
+
+
+def _without_userinfo(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def prefect_api_line() -> str:
+    """Where this process's runs go and where to look at them, for serve's first lines."""
+    from prefect.settings import get_current_settings
+
+    current = get_current_settings()
+    if current.api.url:
+        api = _without_userinfo(str(current.api.url))
+        ui = _without_userinfo(str(current.ui_url or api.rsplit("/api", 1)[0]))
+        return f"Prefect API {api}; the runs in its UI: {ui.rstrip('/')}/runs"
+    return (f"Prefect API: a temporary server inside this process, which has no UI; the runs are kept in "
+            f"PREFECT_HOME={current.home}. To browse them, run `prefect server start` with that PREFECT_HOME "
+            "and open http://127.0.0.1:4200/runs, or set PREFECT_API_URL to a running server before serve")
+
+
+def pause_schedules(deployment_ids, timeout: float = SHUTDOWN_PAUSE_SECONDS) -> str:
+    """Pause the deployments' schedules (nobody serves them once we are gone), within `timeout`
+    seconds whatever the API does; one line saying what happened."""
+    import asyncio
+
+    from prefect import get_client
+
+    ids = list(deployment_ids)
+
+    async def pause() -> None:
+        async with get_client() as client:
+            for dep in ids:
+                await client.pause_deployment(dep)
+
+    async def bounded() -> str:
+        try:
+            await asyncio.wait_for(pause(), timeout)
+        except asyncio.TimeoutError:
+            return (f"schedules not paused: the Prefect API did not answer within {timeout:g} s (they are "
+                    "registered again at the next start)")
+        except Exception as exc:  # noqa: BLE001 - on the way out: say it, do not hang or raise
+            return f"schedules not paused: {type(exc).__name__}: {exc}"
+        return f"{len(ids)} deployment schedules paused"
+
+    return asyncio.run(bounded())
+
+
 def run_serve(host: str, port: int) -> int:
     import asyncio
 
@@ -113,18 +153,23 @@ def run_serve(host: str, port: int) -> int:
     # register them all again after we did, to learn their ids, and every registration makes
     # the server redo the deployment's schedule: a burst of writes that held the first
     # requests' runs up for seconds), and the receiver is up before the runner starts polling.
-    runner = Runner(pause_on_shutdown=True, limit=None)
+    # The runner's own pause on shutdown waits on the API without a limit ("Pausing all
+    # deployments..." for as long as the API is away): serve pauses them itself, bounded.
+    runner = Runner(pause_on_shutdown=False, limit=None)
     ids = {name: runner.add_deployment(d) for name, d in deps.items()}
     for line in recover_interrupted_runs(set(ids.values())):
         print(f"kimai-sync serve: {line}", flush=True)
-    runs = RunQueue(flows_by_route(), {k: v for k, v in ids.items() if k in flows_by_route()})
+    runs = RunQueue(flows_by_route(), {route: ids[name] for route, name in route_deployment_names(settings).items()},
+                    grace=settings.receiver_grace_seconds)
     receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port)
     print(f"kimai-sync serve: receiver on {receiver.url}, {len(deps)} deployments; {settings.describe()}",
           flush=True)
+    print(f"kimai-sync serve: {prefect_api_line()}", flush=True)
     try:
         asyncio.run(runner.start())
     except (KeyboardInterrupt, TerminationSignal) as exc:
         log.info("received %s, shutting down", type(exc).__name__)
     finally:
         receiver.stop()
+        print(f"kimai-sync serve: {pause_schedules(ids.values())}", flush=True)
     return 0

@@ -21,9 +21,6 @@ from prefect.client.schemas.objects import StateType
 from prefect.context import FlowRunContext
 
 from tasks.artifacts import publish_table
-from tasks.flow_exit import end_sync_flows_promptly
-
-end_sync_flows_promptly()
 
 ENDED = [StateType.COMPLETED, StateType.FAILED, StateType.CANCELLED, StateType.CRASHED]
 PAGE = 200

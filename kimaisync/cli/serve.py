@@ -16,8 +16,8 @@ def register(sub) -> None:
                                    "PREFECT_API_URL it also runs Prefect's server and UI on "
                                    "PREFECT_SERVER_API_HOST:PREFECT_SERVER_API_PORT (default 127.0.0.1:4200); bound "
                                    "beyond loopback it needs PREFECT_SERVER_API_AUTH_STRING.")
-    p.add_argument("--host", default=os.environ.get("RECEIVER_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("RECEIVER_PORT", "8080")))
+    p.add_argument("--host", help="address to bind (default RECEIVER_HOST, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default RECEIVER_PORT, 8080)")
     p.set_defaults(run=run)
 
 
@@ -54,15 +54,11 @@ def run(args) -> int:
             print(f"kimai-sync serve: the Prefect server {found.detail}", file=sys.stderr)
             return 1
     try:
-        from deployments.run_queue import grace_seconds
         from deployments.serve import run_serve
 
-        try:
-            grace_seconds()
-        except ValueError as err:
-            print(f"kimai-sync serve: {err}", file=sys.stderr)
-            return 1
-        return run_serve(args.host, args.port)
+        host = args.host if args.host is not None else settings.receiver_host
+        port = args.port if args.port is not None else settings.receiver_port
+        return run_serve(host, port)
     finally:
         if server is not None:
             server.stop()
