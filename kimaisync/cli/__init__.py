@@ -96,7 +96,11 @@ def console() -> None:
         os._exit(code[0])
 
     atexit.register(_end_here)
-    code[0] = int(main() or 0)
+    try:
+        code[0] = int(main() or 0)
+    except SystemExit as stop:  # e.g. Prefect's runner on SIGTERM: sys.exit(0)
+        code[0] = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        raise
     sys.exit(code[0])
 
 
