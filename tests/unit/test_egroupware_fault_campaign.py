@@ -16,7 +16,8 @@ import pytest
 from emulators.egroupware.seeds import ALL_USERS_TOKEN, small_state
 from emulators.egroupware.server import EmulatorServer
 from emulators.egroupware.state import Faults
-from kimaisync.errors import OutcomeUnknown, is_retryable, retry_delay
+from kimaisync.errors import OutcomeUnknown, is_retryable
+from kimaisync.retry import retry_delay
 from kimaisync.settings import load_settings
 from kimaisync.trackers.egroupware.adapter import create
 from kimaisync.trackers.port import EntryWrite
