@@ -40,19 +40,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from kimaisync.errors import (
-    KimaiAuthError,
-    KimaiError,
-    KimaiLockedError,
-    KimaiNotFoundError,
-    KimaiPermissionError,
-    KimaiProtocolError,
-    KimaiRateLimitedError,
-    KimaiServerError,
-    KimaiTransportError,
-    KimaiValidationError,
-    ValidationDetails,
-)
+from kimaisync.errors import ValidationDetails
+from kimaisync.trackers.kimai2.errors import KimaiAuthError, KimaiError, KimaiLockedError, KimaiNotFoundError, KimaiPermissionError, KimaiProtocolError, KimaiRateLimitedError, KimaiServerError, KimaiTransportError, KimaiValidationError
 from kimaisync.trackers.kimai2.models import (
     KimaiActivity,
     KimaiCustomer,
