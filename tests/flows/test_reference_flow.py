@@ -267,8 +267,7 @@ def test_flow_end_to_end_with_emulator_rerun_and_dry_run(sync_env, kimai_state, 
 @pytest.mark.prefect
 def test_flow_fails_at_once_on_a_bad_token_or_an_unreachable_store(oxigraph, kimai, monkeypatch, prefect_server):
     from flows.reference_data import sync_reference_data
-    from kimaisync.errors import SparqlUnavailableError
-    from kimaisync.trackers.kimai2.errors import KimaiAuthError
+    from kimaisync.errors import KimaiAuthError, SparqlUnavailableError
     from kimaisync.triplestores import free_port
 
     env = {"API_TOKEN": "wrong-token", "KIMAI_ENDPOINT": kimai.url, "MU_SPARQL_ENDPOINT": oxigraph.query_url,

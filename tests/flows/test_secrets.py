@@ -697,8 +697,7 @@ def test_kimai_sync_check_never_shows_the_token(world, case):
 def test_settings_and_client_never_show_the_token(world, monkeypatch):
     from pydantic import ValidationError
 
-    from kimaisync.errors import ConfigurationError
-    from kimaisync.trackers.kimai2.errors import KimaiError
+    from kimaisync.errors import ConfigurationError, KimaiError
     from kimaisync.trackers.kimai2 import KimaiClient
     from kimaisync.settings import Settings, load_settings
 

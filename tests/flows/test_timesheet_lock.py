@@ -114,7 +114,7 @@ def test_lock_can_mark_the_month_exported_in_kimai(month, monkeypatch):
 
 def test_a_403_on_marking_exported_is_reported_not_retried():
     from flows.timesheet_lock import _mark_exported
-    from kimaisync.trackers.kimai2.errors import KimaiPermissionError
+    from kimaisync.errors import KimaiPermissionError
 
     class NoExport:  # a tracker (and its one session) whose API user may not mark exported
         calls = 0

@@ -8,7 +8,14 @@ import datetime as dt
 import pytest
 
 from kimaisync.apply.timesheets import Applier
-from kimaisync.trackers.kimai2.errors import KimaiAuthError, KimaiProtocolError, KimaiRateLimitedError, KimaiServerError, KimaiTransportError, KimaiValidationError
+from kimaisync.errors import (
+    KimaiAuthError,
+    KimaiProtocolError,
+    KimaiRateLimitedError,
+    KimaiServerError,
+    KimaiTransportError,
+    KimaiValidationError,
+)
 from kimaisync.marker import description
 from kimaisync.plan.worklogs import Action, Desired
 from kimaisync.trackers.kimai2.adapter import CAPABILITIES as KIMAI2

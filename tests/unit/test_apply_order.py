@@ -105,7 +105,7 @@ def test_parking_steps_are_reported_only_when_they_fail():
             return self
 
         def update(self, tid, changes, zone):
-            from kimaisync.trackers.kimai2.errors import KimaiValidationError
+            from kimaisync.errors import KimaiValidationError
             self.patched.append(tid)
             if self.fail and len(self.patched) == 1:
                 raise KimaiValidationError("You already have an entry for this time.")

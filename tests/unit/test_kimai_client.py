@@ -15,7 +15,17 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from kimaisync.trackers.kimai2.errors import KimaiAuthError, KimaiLockedError, KimaiNotFoundError, KimaiPermissionError, KimaiProtocolError, KimaiRateLimitedError, KimaiServerError, KimaiTransportError, KimaiValidationError
+from kimaisync.errors import (
+    KimaiAuthError,
+    KimaiLockedError,
+    KimaiNotFoundError,
+    KimaiPermissionError,
+    KimaiProtocolError,
+    KimaiRateLimitedError,
+    KimaiServerError,
+    KimaiTransportError,
+    KimaiValidationError,
+)
 from kimaisync.trackers.kimai2 import KimaiClient, TimesheetWrite, parse_retry_after
 
 TOKEN = "s3cret-4f1c2d9e8b7a6c5d4e3f2"

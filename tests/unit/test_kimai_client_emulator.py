@@ -12,7 +12,14 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from kimaisync.trackers.kimai2.errors import KimaiAuthError, KimaiLockedError, KimaiNotFoundError, KimaiPermissionError, KimaiTransportError, KimaiValidationError
+from kimaisync.errors import (
+    KimaiAuthError,
+    KimaiLockedError,
+    KimaiNotFoundError,
+    KimaiPermissionError,
+    KimaiTransportError,
+    KimaiValidationError,
+)
 from kimaisync.trackers.kimai2 import KimaiClient, TimesheetWrite
 
 kimai_state = pytest.importorskip("emulators.kimai2.state")

@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given, strategies as st
 from pydantic import ValidationError
 
-from kimaisync.trackers.kimai2.errors import KimaiAuthError, KimaiRateLimitedError, KimaiServerError, KimaiTransportError, KimaiValidationError
+from kimaisync.errors import (
+    KimaiAuthError,
+    KimaiRateLimitedError,
+    KimaiServerError,
+    KimaiTransportError,
+    KimaiValidationError,
+)
 from kimaisync.trackers.kimai2 import (
     KimaiActivity,
     KimaiCustomer,

@@ -7,7 +7,6 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from kimaisync import errors, retry
-from kimaisync.trackers.kimai2 import errors as kimai_errors
 from kimaisync.errors import ConfigurationError, EntryNotFound, TrackerAuthError
 from kimaisync.settings import load_settings
 from kimaisync.trackers import TRACKERS, factory, open_tracker
@@ -54,16 +53,16 @@ def test_kimai_settings_are_required_only_for_kimai(monkeypatch, tmp_path):
 
 
 def test_retrying_is_decided_by_the_error_family():
-    assert errors.is_retryable(kimai_errors.KimaiServerError("x")) and errors.is_retryable(kimai_errors.KimaiTransportError("x"))
+    assert errors.is_retryable(errors.KimaiServerError("x")) and errors.is_retryable(errors.KimaiTransportError("x"))
     assert errors.is_retryable(errors.TrackerTransient("x")) and errors.is_retryable(errors.SparqlUnavailableError("x"))
-    for exc in (kimai_errors.KimaiProtocolError("x"), kimai_errors.KimaiLockedError("x"), errors.TrackerConfigError("x"),
+    for exc in (errors.KimaiProtocolError("x"), errors.KimaiLockedError("x"), errors.TrackerConfigError("x"),
                 errors.RecordRejected("x"), errors.OutcomeUnknown("x"), errors.EntryNotFound("x")):
         assert not errors.is_retryable(exc), exc
     # what a write that may have landed looks like, whatever the tracker
-    assert isinstance(kimai_errors.KimaiServerError("x"), errors.OutcomeUnknown)
-    assert not isinstance(kimai_errors.KimaiRateLimitedError("x"), errors.OutcomeUnknown)
-    assert retry.retry_delay(kimai_errors.KimaiRateLimitedError("x", retry_after=7), 1) == 7
-    assert errors.is_fatal(kimai_errors.KimaiAuthError("x")) and not errors.is_fatal(kimai_errors.KimaiPermissionError("x"))
+    assert isinstance(errors.KimaiServerError("x"), errors.OutcomeUnknown)
+    assert not isinstance(errors.KimaiRateLimitedError("x"), errors.OutcomeUnknown)
+    assert retry.retry_delay(errors.KimaiRateLimitedError("x", retry_after=7), 1) == 7
+    assert errors.is_fatal(errors.KimaiAuthError("x")) and not errors.is_fatal(errors.KimaiPermissionError("x"))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kimaisync.trackers.kimai2.errors import KimaiError, KimaiNotFoundError
+from kimaisync.errors import KimaiError, KimaiNotFoundError
 from kimaisync.rdf.vocab import KIMAI_ACTIVITY, iri
 from kimaisync.trackers.kimai2.client import KimaiClient
 from kimaisync.trackers.kimai2.models import KimaiTimesheet, KimaiUser, TimesheetWrite

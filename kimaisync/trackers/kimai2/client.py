@@ -40,8 +40,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from kimaisync.errors import ValidationDetails
-from kimaisync.trackers.kimai2.errors import KimaiAuthError, KimaiError, KimaiLockedError, KimaiNotFoundError, KimaiPermissionError, KimaiProtocolError, KimaiRateLimitedError, KimaiServerError, KimaiTransportError, KimaiValidationError
+from kimaisync.errors import (
+    KimaiAuthError,
+    KimaiError,
+    KimaiLockedError,
+    KimaiNotFoundError,
+    KimaiPermissionError,
+    KimaiProtocolError,
+    KimaiRateLimitedError,
+    KimaiServerError,
+    KimaiTransportError,
+    KimaiValidationError,
+    ValidationDetails,
+)
 from kimaisync.trackers.kimai2.models import (
     KimaiActivity,
     KimaiCustomer,
