@@ -174,7 +174,8 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
             why = f"{len(d.work_logs)} work logs linked" + (f"; --force overrode: {blockers}" if d.overridden else "")
             report.add("timesheet", name, "updated", ("(dry run) " if dry_run else "") + why)
         elif d.action == "blocked":
-            report.add("timesheet", name, "blocked", f"stays SUBMITTED: {blockers}", who=name)
+            report.add("timesheet", name, "blocked", f"stays SUBMITTED: {blockers}", cause="stays-submitted",
+                       who=name)
         else:
             report.add("timesheet", name, "unchanged", f"left alone: {d.status_before}")
     if exported_note:

@@ -39,6 +39,9 @@ SEVERAL_ACCOUNTS = _person("several-accounts", "person with several Kimai accoun
                            "people with several Kimai accounts", "unlink all but one in Timekeeper")
 
 
+STAYS_SUBMITTED = _person("stays-submitted", "timesheet stays SUBMITTED", "timesheets stay SUBMITTED",
+                          "see each one's blockers in the people table; fix them and lock again, or lock with force")
+
 
 def _record(code: str, one: str, todo: str) -> Cause:
     return Cause(code, one, one.replace("work log ", "work logs ", 1), False, todo)
@@ -57,7 +60,7 @@ EXPORTED = Cause("exported", "record exported in Kimai", "records exported in Ki
 GUARD = Cause("guard", "deletion held back by the guard", "deletions held back by the guard", False,
               "check that Timekeeper's data is complete, then rerun with --force")
 
-BY_CODE = {c.code: c for c in (NO_ACCOUNT, DISABLED, USER_GONE, SEVERAL_ACCOUNTS, CONFLICTING, NO_DATE,
+BY_CODE = {c.code: c for c in (NO_ACCOUNT, DISABLED, USER_GONE, SEVERAL_ACCOUNTS, STAYS_SUBMITTED, CONFLICTING, NO_DATE,
                                BAD_DURATION, NO_TASK, NOT_BOOKABLE, NO_PERSON, NO_UUID, EXPORTED, GUARD)}
 
 

@@ -157,7 +157,7 @@ def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict, by_name: dict 
             return Reason(f"person {name} has no Kimai account linked, and Kimai user {u.id} ({u.username}) of that "
                           "name is disabled in Kimai (from-kimai makes no account for a disabled user): "
                           + causes.DISABLED.todo, causes.DISABLED.code)
-        return Reason(f"person {name} has no Kimai account linked (foaf:account): " + causes.NO_ACCOUNT.todo,
+        return Reason(f"person {name} has no Kimai account linked: " + causes.NO_ACCOUNT.todo,
                       causes.NO_ACCOUNT.code)
     if len(accounts) > 1:
         return Reason(f"person {name} has {len(accounts)} Kimai accounts linked ({', '.join(map(str, accounts))}); "
