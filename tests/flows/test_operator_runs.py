@@ -97,17 +97,30 @@ def test_a_delta_run_says_how_many_work_logs_of_how_many_people(world):
     assert state.message == "2 created" and "needs-look" not in run.tags
 
 
+def every_flow() -> dict:
+    """Every flow the flows/ package defines: the ones deployments and routes serve."""
+    import importlib
+    import pkgutil
+
+    import flows
+    from prefect import Flow
+
+    found = {}
+    for info in pkgutil.iter_modules(flows.__path__):
+        module = importlib.import_module(f"flows.{info.name}")
+        found.update({f.name: f for f in vars(module).values() if isinstance(f, Flow)})
+    return found
+
+
 def test_every_form_field_is_described_and_cli_only_options_are_not_offered():
     from prefect.utilities.callables import parameter_schema
 
-    from deployments.receiver import flows_by_route
-    from flows.fallback import fallback_work_log_sync
-
-    flows = {**flows_by_route(), "fallback": fallback_work_log_sync}
-    for route, flow in flows.items():
+    found = every_flow()
+    assert {"work-log-period-sync", "timesheet-lock", "work-log-delta-sync", "work-log-fallback-sync"} <= set(found)
+    for name, flow in found.items():
         props = parameter_schema(flow).model_dump()["properties"]
-        undescribed = [name for name, p in props.items() if not p.get("description")]
-        assert not undescribed, f"{route}: no description for {undescribed}"
+        undescribed = [p for p, schema in props.items() if not schema.get("description")]
+        assert not undescribed, f"{name}: no description for {undescribed}"
         assert "report_csv" not in props
 
 
