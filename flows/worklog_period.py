@@ -83,11 +83,18 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
         report.stats.update(kimai_requests=kimai.requests_made, kimai_retries=kimai.retries_made,
                             sparql_round_trips=sparql.round_trips)
     hours = reconciliation(snap, after, kimai_side.users, period=(start, end), default_zone=settings.timezone)
+    differing = int((hours["status"] != "ok").sum()) if len(hours) else 0
+    if differing:
+        people = sorted(set(hours.loc[hours["status"] != "ok", "person"]))
+        report.notes.append(f"**hours**: {differing} person-day{'s differ' if differing != 1 else ' differs'} between "
+                            f"Timekeeper and Kimai ({', '.join(people[:20])}"
+                            f"{f' and {len(people) - 20} more' if len(people) > 20 else ''}): see the table "
+                            "work-log-hours, differing rows first")
     publish_report(report, key="work-log-sync")
     differences_first = hours.sort_values("status", key=lambda c: c == "ok", kind="stable")
     publish_table(differences_first.to_dict("records"), key="work-log-hours", description=HOURS_TABLE_HELP)
     summary = report.summary()
-    summary["hours_differences"] = int((hours["status"] != "ok").sum()) if len(hours) else 0
+    summary["hours_differences"] = differing
     summary["guard"] = result.guard_tripped
     summary["hours"] = hours.to_dict("records")  # for `to-kimai --report FILE.csv`
     return finish("work-log-period-sync", summary, verdict(report, person_days_differ=summary["hours_differences"]))

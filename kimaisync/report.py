@@ -72,6 +72,8 @@ class RunReport:
     rows: list[ReportRow] = field(default_factory=list)
     # Figures that are not per-record (e.g. SPARQL requests); shown in the summary.
     stats: dict[str, int] = field(default_factory=dict)
+    # Things needing a look that are no record's row (e.g. hours that differ), for the summary.
+    notes: list[str] = field(default_factory=list)
 
     def add(self, kind: str, key: str, outcome: str, reason: str = "", *, cause: str = "",
             who: str = "") -> ReportRow:
@@ -87,6 +89,7 @@ class RunReport:
         for k, v in other.stats.items():
             self.stats[k] = self.stats.get(k, 0) + v
         self.dry_run = self.dry_run or other.dry_run
+        self.notes.extend(other.notes)
         return self
 
     # ------------------------------------------------------------------ figures
@@ -192,6 +195,7 @@ class RunReport:
                 who = f": {shown}" + (f" and {more} more" if more > 0 else "")
             todo = f". To do: {g.todo}" if g.todo else ""
             lines.append(f"- **{g.outcome}**: {what}{who}{todo}")
+        lines += [f"- {note}" for note in self.notes]
         return "## Needs a look\n\n" + "\n".join(lines) + "\n" if lines else ""
 
     def summary(self) -> dict:

@@ -47,6 +47,16 @@ def flow_run(state):
         return client.read_flow_run(state.state_details.flow_run_id)
 
 
+def latest_artifact(key: str, flow_run_id):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return found[-1].data
+
+
 def test_a_period_run_is_named_by_its_days_and_says_why_it_needs_a_look(world):
     from flows.worklog_period import sync_work_log_period
 
@@ -59,6 +69,11 @@ def test_a_period_run_is_named_by_its_days_and_says_why_it_needs_a_look(world):
     assert {"needs-look", "skipped", "hours-differ"} <= set(run.tags)
     summary = state.result()
     assert summary["verdict"] == state.message and summary["needs_look"]
+    md = latest_artifact("work-log-sync-summary", run.id)
+    assert "## Needs a look" in md
+    assert "1 person disabled in Kimai (2 records): Carol Peeters. To do: enable the user in Kimai" in md
+    assert "1 person whose Kimai user was deleted (2 records): Dirk. To do: link the person" in md
+    assert "**hours**: 6 person-days differ between Timekeeper and Kimai (Bob, Carol Peeters, Dirk)" in md
 
     again = sync_work_log_period(start=JUNE[0], end=JUNE[1], return_state=True)  # the same skips, no writes
     assert again.message.startswith("6 skipped (")
