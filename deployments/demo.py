@@ -179,13 +179,14 @@ def run_demo(keep_dir: Path | None = None) -> int:
             _deltas(receiver_url, sparql, kimai_state, logs, people)
             _stop_receiver()
         # The verdict: hours per person and day, Timekeeper beside Kimai.
-        snap = read_snapshot(sparql, MONTH, end + dt.timedelta(days=7), homepage="http://kimai.redpencil.io",
-                             resource_base="http://timekeeper.redpencil.io")
-        from kimaisync.trackers.kimai2 import KimaiClient
-        with KimaiClient(kimai.url, DEMO_TOKEN) as client:
-            sheets = client.timesheets(dt.datetime(2026, 5, 31, tzinfo=dt.timezone.utc),
-                                       dt.datetime(2026, 7, 8, tzinfo=dt.timezone.utc))
-            users, _ = fetch_users(client, snap, sheets)
+        from kimaisync.settings import load_settings
+        from kimaisync.trackers import open_tracker
+
+        with open_tracker(load_settings()) as tracker:
+            snap = read_snapshot(sparql, MONTH, end + dt.timedelta(days=7), homepage="http://kimai.redpencil.io",
+                                 resource_base="http://timekeeper.redpencil.io", links=tracker.links)
+            sheets = tracker.session().entries(dt.date(2026, 6, 1), dt.date(2026, 7, 7))
+            users, _ = fetch_users(tracker, snap, sheets)
         hours = reconciliation(snap, sheets, users, period=(MONTH, end + dt.timedelta(days=7)),
                                default_zone="Europe/Brussels")
         off = differences(hours)

@@ -12,12 +12,12 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
-from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.reference import plan_reference
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
+from kimaisync.trackers import open_tracker
 from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
 from tasks.run_state import finish
@@ -63,21 +63,23 @@ def _run(*, dry_run: bool, customers: bool, tasks: bool, flow_name: str = "") ->
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
     what = ", ".join(w for w, on in (("customers", customers), ("projects", tasks), ("activities", tasks)) if on)
-    with KimaiClient.from_settings(settings) as kimai:
-        lists = fetch_reference_lists(kimai)
-        kimai_requests = kimai.requests_made
-    log.info("Kimai: %d customers, %d projects, %d activities", len(lists.customers), len(lists.projects),
-             len(lists.activities))
-    stored = read_reference_state(sparql)
-    report = RunReport(f"Kimai → Timekeeper: {what or 'nothing'}", dry_run=dry_run)
+    with open_tracker(settings) as tracker:
+        lists = fetch_reference_lists(tracker)
+        requests = tracker.requests_made
+    links = tracker.links
+    log.info("%s: %d customers, %d projects, %d activities", tracker.title, len(lists.customers),
+             len(lists.projects), len(lists.activities))
+    stored = read_reference_state(sparql, links.ref_predicate)
+    report = RunReport(f"{tracker.title} → Timekeeper: {what or 'nothing'}", dry_run=dry_run)
     plan = plan_reference(lists.customers, lists.projects, lists.activities, stored,
                           base_uri=settings.resource_base_uri, workspace_uri=settings.workspace_uri,
-                          sync_customers=customers, sync_tasks=tasks, report=report)
+                          sync_customers=customers, sync_tasks=tasks, report=report,
+                          ref_predicate=links.ref_predicate, activity_type=links.activity_type, tracker=tracker.title)
     log.info("plan: %s; %d resources to write (%d triples)%s", report.summary_line(), len(plan.changes),
              plan.triples, " (dry run: nothing written)" if dry_run else "")
     if plan.changes and not dry_run:
         write_changes(sparql, quote(plan.changes), graphs)
-    report.stats.update(kimai_requests=kimai_requests, sparql_queries=sparql.queries, sparql_updates=sparql.updates)
+    report.stats.update({f"{tracker.name}_requests": requests}, sparql_queries=sparql.queries, sparql_updates=sparql.updates)
     publish_report(report, key="kimai-" + ("reference-data" if customers and tasks else "customers" if customers else "tasks"))
     for row in report.of("failed"):
         log.error("%s %s failed: %s", row.kind, row.key, row.reason)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kimaisync.trackers.kimai2.models import KimaiUser
+from kimaisync.trackers.kimai2.adapter import CAPABILITIES as KIMAI2
+from kimaisync.trackers.kimai2.adapter import Kimai2Tracker as KIMAI
+from kimaisync.trackers.port import TrackerUser
 from kimaisync.plan.worklogs import PlanOptions, plan
 from kimaisync.report import RunReport
 from kimaisync.timekeeper import ActivityRef, TimekeeperSnapshot, WorkLog
@@ -13,13 +15,14 @@ from kimaisync.worklog_report import work_log_report
 
 DAY = dt.date(2026, 6, 3)
 TASK = "http://tk/tasks/act-31"
-OPTS = PlanOptions(period=(dt.date(2026, 6, 1), dt.date(2026, 6, 30)))
+OPTS = PlanOptions(period=(dt.date(2026, 6, 1), dt.date(2026, 6, 30)), capabilities=KIMAI2, tracker="Kimai",
+                   entry_word="timesheet")
 ANN, BOB, CAROL, DIRK, EVA = (f"http://tk/persons/{n}" for n in ("ann", "bob", "carol", "dirk", "eva"))
 NAMES = {ANN: "Ann", BOB: "Bob", CAROL: "Carol Peeters", DIRK: "Dirk", EVA: "Eva"}
 USERS = {
-    1: KimaiUser(id=1, username="ann", enabled=True),
-    3: KimaiUser(id=3, username="carol", alias="Carol Peeters", enabled=False),  # disabled, never got an account
-    5: KimaiUser(id=5, username="eva", enabled=False),  # disabled after her account was linked
+    1: TrackerUser(1, "ann", enabled=True),
+    3: TrackerUser(3, "carol", alias="Carol Peeters", enabled=False),  # disabled, never got an account
+    5: TrackerUser(5, "eva", enabled=False),  # disabled after her account was linked
 }
 # Bob: no account and no Kimai user of his name; Dirk: linked to user 4, deleted from Kimai since.
 ACCOUNTS = {ANN: [1], DIRK: [4], EVA: [5]}
@@ -58,7 +61,7 @@ def test_missing_disabled_and_deleted_accounts_are_three_reasons_each_saying_wha
 
 def test_the_summary_groups_skips_by_cause_counts_people_and_names_them():
     snap, p = month()
-    report = work_log_report("Work logs June", [_done(a) for a in p.actions], p, dry_run=False,
+    report = work_log_report("Work logs June", [_done(a) for a in p.actions], p, dry_run=False, tracker=KIMAI,
                              names=snap.person_names)
     groups = {g.label: g for g in report.groups()}
     assert groups["disabled"].people == ["Carol Peeters", "Eva"] and groups["disabled"].records == 3
@@ -75,7 +78,7 @@ def test_the_summary_groups_skips_by_cause_counts_people_and_names_them():
 
 def test_the_verdict_names_the_counts_and_tags_a_run_that_needs_a_look():
     snap, p = month()
-    report = work_log_report("Work logs June", [_done(a) for a in p.actions], p, dry_run=False,
+    report = work_log_report("Work logs June", [_done(a) for a in p.actions], p, dry_run=False, tracker=KIMAI,
                              names=snap.person_names)
     v = verdict(report, person_days_differ=27)
     assert v.message == ("4 created · 8 skipped (2 people disabled in Kimai, 1 person without a Kimai account, "
