@@ -198,7 +198,8 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
     locked_n = sum(1 for d in decisions if d.action == "lock")
     extra = [f"{blocked} timesheet{' stays' if blocked == 1 else 's stay'} SUBMITTED"] if blocked else []
     # The timesheets' own rows are said as "locked" and "stay SUBMITTED"; the rest is the sync's.
-    work = RunReport(report.title, report.dry_run, [r for r in report.rows if r.kind != "timesheet"])
+    work = RunReport(report.title, report.dry_run, [r for r in report.rows if r.kind != "timesheet"],
+                     tracker=report.tracker)
     v = verdict(work, extra=extra)
     if locked_n:  # lead with what the lock is for
         v.message = f"{locked_n} locked" + ("" if v.message == "nothing to do" else " · " + v.message)
