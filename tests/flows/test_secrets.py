@@ -349,14 +349,6 @@ def logged(caplog) -> str:
     return "\n".join(out)
 
 
-def period_with_report(summary: dict, path) -> dict:
-    """The hours CSV `to-kimai --report` writes from a period run's summary."""
-    from kimaisync.cli.to_kimai import write_hours_csv
-
-    write_hours_csv(summary["hours"], str(path))
-    return summary
-
-
 def run_flows(world, tmp_path, switch_auth=None) -> list[tuple[str, str]]:
     """Every flow once (the customers and tasks flows run through their routes): (name, what it
     returned or raised, as text). `switch_auth(i)` is called before the i-th."""
@@ -366,11 +358,17 @@ def run_flows(world, tmp_path, switch_auth=None) -> list[tuple[str, str]]:
     from flows.timesheet_lock import lock_timesheets
     from flows.worklog_delta import remove_orphan_timesheet, sync_work_log_changes
     from flows.worklog_period import sync_work_log_period
+    from kimaisync.cli.to_kimai import write_hours_csv
+
+    def period_with_report():  # the hours table as `to-kimai --report` writes it
+        summary = sync_work_log_period(start=D, end=D)
+        write_hours_csv(summary.get("hours", []), str(tmp_path / "hours.csv"))
+        return summary
 
     runs = {
         "reference data": lambda: sync_reference_data(),
         "accounts": lambda: sync_accounts(),
-        "work-log period": lambda: period_with_report(sync_work_log_period(start=D, end=D), tmp_path / "hours.csv"),
+        "work-log period": period_with_report,
         "delta": lambda: asyncio.run(sync_work_log_changes(work_logs=world.logs + [world.logs[0] + "-gone"])),
         "orphan": lambda: remove_orphan_timesheet(kimai_id=world.by_hand),
         "timesheet lock": lambda: lock_timesheets(month=3, year=2025),
