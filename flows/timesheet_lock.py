@@ -19,7 +19,7 @@ from flows.worklog_period import plan_options
 from kimaisync.errors import TrackerConfigError, TrackerError
 from kimaisync.plan.lock import LockDecision, decide
 from kimaisync.rdf.graphs import Graphs
-from kimaisync.reconcile import reconciliation
+from kimaisync.reconcile import hours_per_person, reconciliation
 from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
@@ -161,15 +161,13 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
     hours = reconciliation(snap, after, kimai_side.users, period=(first, last), default_zone=settings.timezone,
                            tracker=tracker.name)
     tracker_hours = f"{tracker.name}_hours"
-    per_person = hours.groupby("person_iri")[["timekeeper_hours", tracker_hours]].sum() if len(hours) else None
+    per_person = hours_per_person(hours, tracker.name)
 
     rows = []
     read = submitted  # the people whose work logs were read
     for d in sorted(decisions, key=lambda d: d.action != "blocked"):  # blocked people first
         name = d.sheet.person_name or snap.person_names.get(d.sheet.person or "", d.sheet.person or "?")
-        known = per_person is not None and d.sheet.person in per_person.index
-        tk_h = round(float(per_person.loc[d.sheet.person, "timekeeper_hours"]), 2) if known else 0.0
-        km_h = round(float(per_person.loc[d.sheet.person, tracker_hours]), 2) if known else 0.0
+        tk_h, km_h = (round(h, 2) for h in per_person.get(d.sheet.person, (0.0, 0.0)))
         blockers = blocker_text(d.blockers)
         rows.append({"person": name, "status": f"{d.status_before} → {d.status_after}",
                      "blockers": ("forced past: " if d.overridden else "") + blockers,
