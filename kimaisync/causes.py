@@ -35,6 +35,10 @@ DISABLED = _person("disabled", "person disabled in Kimai", "people disabled in K
                    "else nothing: their work logs stay out of Kimai")
 USER_GONE = _person("user-gone", "person whose Kimai user was deleted", "people whose Kimai user was deleted",
                     "link the person to their current Kimai account in Timekeeper, or remove the stale link")
+NO_CREDENTIAL = _person("no-credential", "person whose tracker login has no credential for the sync",
+                        "people whose tracker login has no credential for the sync",
+                        "add their login and personal token to the tracker's credentials file "
+                        "(Timi: TIMI_CREDENTIALS_FILE)")
 SEVERAL_ACCOUNTS = _person("several-accounts", "person with several Kimai accounts",
                            "people with several Kimai accounts", "unlink all but one in Timekeeper")
 
@@ -57,7 +61,7 @@ EXPORTED = Cause("exported", "record exported in Kimai", "records exported in Ki
 GUARD = Cause("guard", "deletion held back by the guard", "deletions held back by the guard", False,
               "check that Timekeeper's data is complete, then rerun with --force")
 
-BY_CODE = {c.code: c for c in (NO_ACCOUNT, DISABLED, USER_GONE, SEVERAL_ACCOUNTS, CONFLICTING, NO_DATE,
+BY_CODE = {c.code: c for c in (NO_ACCOUNT, NO_CREDENTIAL, DISABLED, USER_GONE, SEVERAL_ACCOUNTS, CONFLICTING, NO_DATE,
                                BAD_DURATION, NO_TASK, NOT_BOOKABLE, NO_PERSON, NO_UUID, EXPORTED, GUARD)}
 
 

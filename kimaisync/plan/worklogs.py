@@ -190,7 +190,7 @@ def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict, by_name: dict 
     uid = accounts[0]
     if uid in options.no_session:  # first: a per-person tracker may list only the users it has a credential for
         return Reason(f"the sync cannot write as {t} user {uid} of person {name}: {options.no_session[uid]}",
-                      causes.NO_ACCOUNT.code)
+                      causes.NO_CREDENTIAL.code)
     user = users.get(uid)
     if user is None:
         return Reason(f"{t} user {uid} of person {name} does not exist in {t} (deleted there; its account "
