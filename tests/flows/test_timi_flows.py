@@ -234,3 +234,33 @@ def test_a_rate_budget_stretches_the_run_and_loses_or_doubles_nothing(timi_world
     per_log = Counter(marker_of(e.body) for e in w.state.entries.values())
     assert sorted(per_log) == sorted(uid(x) for x in logs) and set(per_log.values()) == {1}
     assert result["hours_differences"] == 0
+
+
+def test_a_delta_edits_adds_and_retires_with_the_persons_token(timi_world):
+    import asyncio
+
+    from flows.worklog_delta import sync_work_log_changes
+
+    w = timi_world
+    tk = timekeeper(w)
+    edited = tk.work_log(w.person[w.ann.id], w.task[w.dev.id], D, "PT2H")
+    gone = tk.work_log(w.person[w.ann.id], w.task[w.meet.id], D, "PT1H")
+    other = tk.work_log(w.person[w.bo.id], w.task[w.dev.id], D, "PT4H")
+    tk.load(w.store.client())
+    push()
+    by_log = {marker_of(e.body): e for e in w.state.entries.values()}
+    db = w.store.client()
+    db.update(f'DELETE WHERE {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{edited}> cal:duration ?d }} }} ;'
+              f'INSERT DATA {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{edited}> cal:duration "PT2H30M" }} }}')
+    db.update(f"DELETE WHERE {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{gone}> a ?t ; cal:duration ?d ; cal:dtstart ?s }} }}")
+    new = tk.work_log(w.person[w.ann.id], w.task[w.meet.id], D + dt.timedelta(days=1), "PT45M")
+    tk.load(db)
+    n = len(w.state.requests)
+
+    result = asyncio.run(sync_work_log_changes([edited, gone, new]))
+    assert result["counts"]["updated"] == 1 and result["counts"]["created"] == 1 and result["counts"]["deleted"] == 1
+    assert by_log[uid(edited)].duration == 9000 and by_log[uid(gone)].duration == 0
+    made = next(e for e in w.state.entries.values() if marker_of(e.body) == uid(new))
+    assert (made.user, made.duration, made.service) == (w.ann.id, 2700, w.meet.id)
+    assert {r.user for r in w.state.requests[n:]} == {"ann@example.org"}  # Bo's token was not needed
+    assert by_log[uid(other)].duration == 4 * 3600
