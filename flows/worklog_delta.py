@@ -173,10 +173,16 @@ def remove_orphan_timesheet(kimai_id: int) -> dict:
             report.add(tracker.entry_word, key, "blocked", f"{caps.locked_word} in {t}: not deleted")
         elif kept:
             report.add(tracker.entry_word, key, "unchanged", f"{kept}: kept (DELETE_SCOPE={settings.delete_scope})")
-        elif not caps.can_delete:
+        elif not caps.can_remove:
             report.add(tracker.entry_word, key, "blocked", f"{t} cannot delete through its API: delete it there")
         else:
-            session.delete(kimai_id, missing_ok=True)
+            if caps.can_delete:
+                session.delete(kimai_id, missing_ok=True)
+            else:
+                try:
+                    session.retire(kimai_id)
+                except EntryNotFound:
+                    pass
             if dangling:
                 store.clear_entry_ids(sparql, dangling, graphs, links)
             report.add(tracker.entry_word, key, "deleted", "no work log in Timekeeper for it")

@@ -40,6 +40,10 @@ DISABLED = _person("disabled", "person disabled in {t}", "people disabled in {t}
                    "else nothing: their work logs stay out of {t}")
 USER_GONE = _person("user-gone", "person whose {t} user was deleted", "people whose {t} user was deleted",
                     "link the person to their current {t} account in Timekeeper, or remove the stale link")
+NO_CREDENTIAL = _person("no-credential", "person whose {t} login has no credential for the sync",
+                        "people whose {t} login has no credential for the sync",
+                        "add their login and personal token or password to the tracker's credentials file "
+                        "(Timi: TIMI_CREDENTIALS_FILE, Kimai 1: KIMAI1_CREDENTIALS_FILE)")
 SEVERAL_ACCOUNTS = _person("several-accounts", "person with several {t} accounts",
                            "people with several {t} accounts", "unlink all but one in Timekeeper")
 
@@ -65,7 +69,7 @@ EXPORTED = Cause("exported", "record exported in {t}", "records exported in {t}"
 GUARD = Cause("guard", "deletion held back by the guard", "deletions held back by the guard", False,
               "check that Timekeeper's data is complete, then rerun with --force")
 
-BY_CODE = {c.code: c for c in (NO_ACCOUNT, DISABLED, USER_GONE, SEVERAL_ACCOUNTS, STAYS_SUBMITTED, CONFLICTING, NO_DATE,
+BY_CODE = {c.code: c for c in (NO_ACCOUNT, NO_CREDENTIAL, DISABLED, USER_GONE, SEVERAL_ACCOUNTS, STAYS_SUBMITTED, CONFLICTING, NO_DATE,
                                BAD_DURATION, NO_TASK, NOT_BOOKABLE, NO_PERSON, NO_UUID, EXPORTED, GUARD)}
 
 
