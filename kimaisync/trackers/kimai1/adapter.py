@@ -59,6 +59,7 @@ LINKS = Links(
     ref_predicate=iri("ext:kimai1Id"),
     activity_type=iri("ext:Kimai1Activity"),
     account_homepage_setting="kimai1_account_service_homepage",
+    title="Kimai 1",
 )
 
 
@@ -167,6 +168,7 @@ class Kimai1PortSession(Session):
 class Kimai1Tracker(Tracker):
     name = "kimai1"
     title = "Kimai 1"
+    entry_word = "record"
     capabilities = CAPABILITIES
     links = LINKS
 
