@@ -9,12 +9,18 @@ def register(sub) -> None:
                                    "month, runs from-kimai, to-kimai and lock-timesheets as Prefect runs, sends a few "
                                    "deltas, prints a summary and stops everything it started.")
     p.add_argument("--dir", default=".demo", help="where Prefect keeps the demo's runs (default: .demo)")
+    p.add_argument("--tracker", default="kimai", choices=["kimai", "egroupware"],
+                   help="the tracker to sync into: kimai (Kimai 2, the default) or egroupware (its emulator)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from pathlib import Path
 
+    if getattr(args, "tracker", "kimai") == "egroupware":
+        from deployments.demo_egroupware import run_egroupware_demo
+
+        return run_egroupware_demo(Path(args.dir).resolve())
     from deployments.demo import run_demo
 
     return run_demo(Path(args.dir).resolve())

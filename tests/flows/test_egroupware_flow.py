@@ -187,3 +187,17 @@ def test_pull_imports_nothing_and_says_why(world):
     after = world.store.client().select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
     assert before == after
     assert "EGroupware lists no customers, projects or activities" in str(summary)
+
+
+def test_the_lock_does_the_timekeeper_side_and_says_so(world):
+    from flows.timesheet_lock import lock_timesheets
+    from kimaisync.rdf.vocab import TimesheetStatus as S
+
+    tk = world.tk
+    tk.work_log(world.anna, world.activity, D, "PT2H")
+    tk.timesheet(world.anna, D, S.SUBMITTED)
+    tk.load(world.store.client())
+    summary = lock_timesheets(month=3, year=2025)
+    assert [p["status"] for p in summary["people"]] == ["SUBMITTED → EXPORTED"]
+    assert len(ours(world.state, ANNA)) == 1  # the lock books what was missing, as a period run does
+    assert "EGroupware has no export flag the sync can set: only Timekeeper's timesheets are locked" in str(summary)
