@@ -210,3 +210,19 @@ def test_links_read_names_and_logins_as_they_are():
     assert links.parse_user_id("anna.b@example.org") == "anna.b@example.org"
     assert links.parse_user_id("two words") is None and links.parse_user_id("a/b") is None
     assert links.account_id_predicate.endswith("accountName") and links.activity_type.endswith("#Task")
+
+
+def test_window_reads_after_the_first_ask_only_for_changes(served, tracker):
+    state, _ = served
+    s = tracker.session("anna")
+    a = s.create(write())
+    b = s.create(write(description="[tk:wl-2]", begin=NINE + timedelta(hours=2), end=NINE + timedelta(hours=3)))
+    assert {e.id for e in s.entries(date(2026, 3, 1), date(2026, 3, 5))} == {a.id, b.id}
+    state.edit_as(int(a.id), state.accounts[7], duration=10)
+    state.delete_as(int(b.id), state.accounts[7])
+    state.requests.clear()
+    again = s.entries(date(2026, 3, 1), date(2026, 3, 5))
+    assert [(e.id, e.minutes) for e in again] == [(a.id, 10)]
+    (read,) = state.requests
+    assert read.query.get("sync-token", "").startswith("https://")  # the token of the first read
+    assert s.update(a.id, {"minutes": 20}).minutes == 20  # and its ETag is the fresh one

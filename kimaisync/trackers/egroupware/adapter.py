@@ -134,6 +134,11 @@ class EGroupwareSession(Session):
         self.concurrency = max(1, concurrency)
         self._known: dict[int, EgwTimesheet] = {}  # id -> the record as last read or written
         self._lock = threading.Lock()
+        # The collection as of `_token`: the first window read fills it (one sync-token read from
+        # the start), every later one in this process asks only for what changed since.
+        self._mirror: dict[int, EgwTimesheet] | None = None
+        self._token: str | None = None
+        self._mirror_lock = threading.Lock()
 
     def _remember(self, records: Iterable[EgwTimesheet]) -> list[Entry]:
         out = []
@@ -154,12 +159,26 @@ class EGroupwareSession(Session):
     # ------------------------------------------------------------------ reads
 
     def entries(self, start: dt.date, end: dt.date, *, user=None) -> list[Entry]:
-        """The person's timesheets starting in the window (no date filter in the API: the whole
-        collection is read and cut here)."""
+        """The person's timesheets starting in the window (no date filter in the API: the
+        collection is read and cut here; after the first read, by sync-token)."""
         if user is not None and user != self.username:
             return []
         lo, hi = window(start, end)
-        return self._remember(t for t in self.client.timesheets(self.username) if lo <= t.start < hi)
+        return self._remember(t for t in self._collection() if lo <= t.start < hi)
+
+    def _collection(self) -> list[EgwTimesheet]:
+        """Every live timesheet of the person: read whole once, then only what changed since
+        (the period run's read-back after its writes gets just those writes)."""
+        with self._mirror_lock:
+            got = self.client.changes(self.username, self._token)
+            if got.full or self._mirror is None:
+                self._mirror = dict(got.records)
+            else:
+                for tid in got.deleted:
+                    self._mirror.pop(tid, None)
+                self._mirror.update(got.records)
+            self._token = got.token
+            return list(self._mirror.values())
 
     def find_marked(self, text: str) -> list[Entry]:
         found = self.client.timesheets(self.username, search=text)
