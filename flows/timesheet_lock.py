@@ -183,6 +183,12 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
             report.add("timesheet", name, "unchanged", f"left alone: {d.status_before}")
     if exported_note:
         report.add("run", f"{tracker.name} export flag", "warning", exported_note)
+    if not tracker.capabilities.can_mark_exported:
+        # EGroupware, for one, shows no exported or locked flag through its API
+        report.add("run", f"{tracker.name} export flag", "warning",
+                   f"{tracker.title} has no export flag the sync can set: only Timekeeper's timesheets are "
+                   f"locked; its {tracker.capabilities.locked_word or 'locked'} records in {tracker.title} stay "
+                   "editable there")
     report.extend(sync_report)
     report.stats.update({"timesheets_locked": locked, f"{tracker.name}_requests": tracker.requests_made,
                          "sparql_round_trips": sparql.round_trips})
