@@ -45,7 +45,7 @@ def write_hours_csv(rows: list[dict], path: str) -> None:
     from kimaisync.reconcile import COLUMNS
 
     with open(path, "w", newline="", encoding="utf-8") as f:
-        out = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        out = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else COLUMNS, extrasaction="ignore")
         out.writeheader()
         out.writerows(rows)
 
