@@ -35,9 +35,9 @@ DISABLED = _person("disabled", "person disabled in Kimai", "people disabled in K
                    "else nothing: their work logs stay out of Kimai")
 USER_GONE = _person("user-gone", "person whose Kimai user was deleted", "people whose Kimai user was deleted",
                     "link the person to their current Kimai account in Timekeeper, or remove the stale link")
-NO_CREDENTIAL = _person("no-credential", "person whose tracker login has no credential for the sync",
-                        "people whose tracker login has no credential for the sync",
-                        "add their login and personal token to the tracker's credentials file "
+NO_CREDENTIAL = _person("no-credential", "person whose tracker login has no working credential for the sync",
+                        "people whose tracker login has no working credential for the sync",
+                        "add or renew their login and personal token in the tracker's credentials file "
                         "(Timi: TIMI_CREDENTIALS_FILE)")
 SEVERAL_ACCOUNTS = _person("several-accounts", "person with several Kimai accounts",
                            "people with several Kimai accounts", "unlink all but one in Timekeeper")

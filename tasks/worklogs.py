@@ -95,7 +95,10 @@ def list_entries(tracker: Tracker, snap: TimekeeperSnapshot | None, start: dt.da
     sessions, problems = _sessions(tracker, snap or TimekeeperSnapshot(), users)
     out: list[Entry] = []
     for uid, session in sessions.items():
-        out += session.entries(start, end, user=uid)
+        try:
+            out += session.entries(start, end, user=uid)
+        except TrackerAuthError as err:  # that person's credential is refused: they are skipped, not the run
+            problems[uid] = str(err)
     return out, problems
 
 
@@ -109,7 +112,10 @@ def fetch_held(tracker: Tracker, snap: TimekeeperSnapshot, ids: set) -> tuple[li
     found, missing = [], set(ids)
     for session in _sessions(tracker, snap)[0].values():
         if missing:
-            got, _ = session.get_many(missing)
+            try:
+                got, _ = session.get_many(missing)
+            except TrackerAuthError:  # refused credential: list_entries has named that person already
+                continue
             found += got
             missing -= {e.id for e in got}
     return found, missing

@@ -264,3 +264,24 @@ def test_a_delta_edits_adds_and_retires_with_the_persons_token(timi_world):
     assert (made.user, made.duration, made.service) == (w.ann.id, 2700, w.meet.id)
     assert {r.user for r in w.state.requests[n:]} == {"ann@example.org"}  # Bo's token was not needed
     assert by_log[uid(other)].duration == 4 * 3600
+
+
+def test_a_refused_token_stops_that_person_only_and_is_never_shown(timi_world, tmp_path, monkeypatch):
+    w = timi_world
+    creds = tmp_path / "stale.json"
+    creds.write_text(json.dumps({"ann@example.org": "ann-secret-token", "bo@example.org": "bo-stale-token-77"}))
+    creds.chmod(0o600)
+    monkeypatch.setenv("TIMI_CREDENTIALS_FILE", str(creds))
+    tk = timekeeper(w)
+    anns = [tk.work_log(w.person[w.ann.id], w.task[w.dev.id], D, "PT2H"),
+            tk.work_log(w.person[w.ann.id], w.task[w.dev.id], D + dt.timedelta(days=1), "PT1H")]
+    bos = tk.work_log(w.person[w.bo.id], w.task[w.dev.id], D, "PT4H")
+    tk.load(w.store.client())
+
+    result = push()
+    assert {marker_of(e.body) for e in w.state.entries.values()} == {uid(x) for x in anns}
+    assert of_user(w.state, w.bo) == []
+    row = next(r for r in result["rows"] + result["failures"] + result["skips"] if uid(bos) in r["key"])
+    assert row["outcome"] in ("failed", "skipped") and "bo@example.org" in row["reason"]
+    assert "TIMI_CREDENTIALS_FILE" in row["reason"]
+    assert "bo-stale-token-77" not in json.dumps(result, default=str)
