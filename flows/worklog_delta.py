@@ -30,7 +30,7 @@ from kimaisync.worklog_report import work_log_report
 from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
 from tasks.run_names import delta_name, delta_words, orphan_name
-from tasks.run_state import finish, finish_async
+from tasks.run_state import finish, finish_async, refuse
 from tasks.worklogs import TrackerPeriod, _sessions, fetch_held, fetch_users, plan_work_logs, sync_work_logs
 from tasks.writer import work_log_writer_async
 
@@ -149,6 +149,9 @@ def remove_orphan_timesheet(kimai_id: int) -> dict:
     from kimaisync import marker as markers
     from kimaisync.plan.worklogs import scope_keeps
     from kimaisync.report import RunReport
+
+    if kimai_id < 1:
+        return refuse("kimai-orphan-timesheet", f"kimai_id must be a Kimai timesheet id (1 or more), got {kimai_id}")
 
     settings = load_settings()
     graphs = Graphs.from_settings(settings)

@@ -181,8 +181,8 @@ def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict, by_name: dict 
             u = namesake[0]
             return Reason(f"person {name} has no {t} account linked, and {t} user {u.id} ({u.name}) of that "
                           f"name is disabled in {t} (from-kimai makes no account for a disabled user): "
-                          + causes.DISABLED.todo, causes.DISABLED.code)
-        return Reason(f"person {name} has no {t} account linked (foaf:account): " + causes.NO_ACCOUNT.todo,
+                          + causes.DISABLED.todo_for(t), causes.DISABLED.code)
+        return Reason(f"person {name} has no {t} account linked: " + causes.NO_ACCOUNT.todo_for(t),
                       causes.NO_ACCOUNT.code)
     if len(accounts) > 1:
         return Reason(f"person {name} has {len(accounts)} {t} accounts linked ({', '.join(map(str, accounts))}); "
@@ -194,10 +194,10 @@ def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict, by_name: dict 
     user = users.get(uid)
     if user is None:
         return Reason(f"{t} user {uid} of person {name} does not exist in {t} (deleted there; its account "
-                      "in Timekeeper stays): " + causes.USER_GONE.todo, causes.USER_GONE.code)
+                      "in Timekeeper stays): " + causes.USER_GONE.todo_for(t), causes.USER_GONE.code)
     if not getattr(user, "enabled", True):
         return Reason(f"{t} user {uid} ({user.name}) of person {name} is disabled in {t}: "
-                      + causes.DISABLED.todo, causes.DISABLED.code)
+                      + causes.DISABLED.todo_for(t), causes.DISABLED.code)
     return _Resolved(log, uid, ref.project_id, ref.activity_id, minutes, log.date)
 
 

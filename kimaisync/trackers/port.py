@@ -216,6 +216,9 @@ class Links:
     - `activity_type`: the type a task carries when it is a bookable activity of this tracker.
     - `account_homepage_setting`: the settings field naming the `foaf:accountServiceHomepage`
       that marks a person's `foaf:OnlineAccount` in this tracker.
+    - `account_id_predicate`: on such an account, the tracker's user id (`dct:identifier` for the
+      trackers whose accounts the accounts pull creates; `foaf:accountName` where people link a
+      login they type themselves, as for EGroupware).
     """
 
     entry_predicate: str
@@ -223,6 +226,7 @@ class Links:
     activity_type: str
     account_homepage_setting: str
     title: str = "the tracker"  # how store-side reasons name the tracker ("Kimai")
+    account_id_predicate: str = "http://purl.org/dc/terms/identifier"
 
     def homepage(self, settings) -> str:
         """The `foaf:accountServiceHomepage` of this tracker's accounts, from the settings."""
