@@ -285,3 +285,21 @@ def test_a_refused_token_stops_that_person_only_and_is_never_shown(timi_world, t
     assert row["outcome"] in ("failed", "skipped") and "bo@example.org" in row["reason"]
     assert "TIMI_CREDENTIALS_FILE" in row["reason"]
     assert "bo-stale-token-77" not in json.dumps(result, default=str)
+
+
+def test_the_monthly_lock_works_with_timi_and_marks_nothing_there(timi_world):
+    from flows.timesheet_lock import lock_timesheets
+    from kimaisync.rdf.vocab import TimesheetStatus as S
+
+    w = timi_world
+    tk = timekeeper(w)
+    tk.work_log(w.person[w.ann.id], w.task[w.dev.id], D, "PT2H")
+    sheet = tk.timesheet(w.person[w.ann.id], MARCH[0], S.SUBMITTED)
+    tk.load(w.store.client())
+    push()
+    n = len(writes(w.state))
+
+    result = lock_timesheets(month=3, year=2025)
+    assert [p["status"] for p in result["people"] if p["person"] == "Ann Peeters"] == ["SUBMITTED → EXPORTED"]
+    assert w.store.client().ask(f"ASK {{ <{sheet}> adms:status <{S.EXPORTED}> }}")
+    assert len(writes(w.state)) == n  # Timi has no export flag: nothing written there
