@@ -18,7 +18,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.settings import get_current_settings
 
 from flows.worklog_period import plan_options
-from kimaisync.errors import EntryNotFound
+from kimaisync.errors import EntryNotFound, TrackerAuthError
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
@@ -79,7 +79,12 @@ def read_affected(sparql: SparqlClient, tracker: Tracker, settings, iris: list[s
         if session is None:
             continue
         dates = sorted(d for u, d in scope if u == uid)
-        listed += session.entries(dates[0], dates[-1], user=uid)
+        try:
+            listed += session.entries(dates[0], dates[-1], user=uid)
+        except TrackerAuthError as err:  # that person's credential is refused: they are skipped, not the run
+            if not tracker.capabilities.per_person:
+                raise
+            no_session[uid] = str(err)
     seen = {t.id for t in listed}
     listed += [t for t in before if t.id not in seen]
     return snap, TrackerPeriod(listed, users, missing, warnings, no_session), frozenset(scope)

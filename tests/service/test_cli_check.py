@@ -80,3 +80,22 @@ def test_help_lists_the_verbs(capsys):
     out = capsys.readouterr().out
     for verb in ("check", "from-kimai", "to-kimai", "lock-timesheets"):
         assert verb in out
+
+
+def test_check_with_timi_names_each_credential_and_no_token(sync_env, monkeypatch, tmp_path, capsys):
+    import json
+
+    from emulators.timi.seeds import small_state
+    from emulators.timi.server import TimiServer
+
+    creds = tmp_path / "timi.json"
+    creds.write_text(json.dumps({"ann@example.org": "ann-token", "rowan@example.org": "stale-token-41"}))
+    creds.chmod(0o600)
+    with TimiServer(small_state()) as timi:
+        for k, v in {"TRACKER": "timi", "TIMI_ENDPOINT": timi.url, "TIMI_CREDENTIALS_FILE": str(creds)}.items():
+            monkeypatch.setenv(k, v)
+        assert main(["check"]) == 1  # one refused token fails the check
+    out = capsys.readouterr().out
+    assert "timi: ok, ann@example.org: token accepted (3 services)" in out
+    assert "timi: FAILED: " in out and "rowan@example.org" in out and "triplestore: ok" in out
+    assert "stale-token-41" not in out and "ann-token" not in out
