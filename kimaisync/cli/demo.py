@@ -9,12 +9,17 @@ def register(sub) -> None:
                                    "month, runs from-kimai, to-kimai and lock-timesheets as Prefect runs, sends a few "
                                    "deltas, prints a summary and stops everything it started.")
     p.add_argument("--dir", default=".demo", help="where Prefect keeps the demo's runs (default: .demo)")
+    p.add_argument("--tracker", default="kimai", help="kimai (Kimai 2, the default) or kimai1 (Kimai 1's JSON-RPC API)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from pathlib import Path
 
+    if getattr(args, "tracker", "kimai") == "kimai1":
+        from deployments.demo_kimai1 import run_demo as run_kimai1_demo
+
+        return run_kimai1_demo(Path(args.dir).resolve())
     from deployments.demo import run_demo
 
     return run_demo(Path(args.dir).resolve())
