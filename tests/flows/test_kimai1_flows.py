@@ -234,3 +234,25 @@ def test_a_delta_edits_adds_and_retires_with_the_persons_key(world):
     orphan = state.add_entry(2, 1, 1, made.start + 7200, made.start + 9000, description="[tk:no-such-log]")
     removed = remove_orphan_timesheet(orphan.id)
     assert orphan.id not in state.entries, removed
+
+
+def test_the_monthly_lock_marks_the_records_cleared_with_each_owners_key(world, monkeypatch):
+    from flows.timesheet_lock import lock_timesheets
+    from kimaisync.rdf.vocab import TimesheetStatus
+
+    monkeypatch.setenv("LOCK_MARK_EXPORTED_IN_KIMAI", "true")
+    w = pulled_world(world)
+    w.tk.work_log(w.ann, w.dev, D, "PT2H")
+    w.tk.work_log(w.ann, w.hotline, D, "PT1H")
+    sheet = w.tk.timesheet(w.ann, JUNE[0], TimesheetStatus.SUBMITTED)
+    w.tk.load(w.store.client())
+    n = len(w.state.calls)
+    result = lock_timesheets(month=6, year=2026)
+    assert [p["status"] for p in result["people"]] == ["SUBMITTED → EXPORTED"], result
+    made = mine(w.state)
+    assert len(made) == 2 and all(e.cleared for e in made), "the month's records are cleared in Kimai 1"
+    assert not w.state.entries[1].cleared, "the hand-typed record is not the sync's to clear"
+    writes = [c for c in w.state.calls[n:] if c.rpc_method == "setTimesheetRecord"]
+    assert writes and {c.user for c in writes} == {"ann"}
+    status = select(w.store, f"SELECT ?s WHERE {{ <{sheet}> adms:status ?s }}")
+    assert [r["s"] for r in status] == [TimesheetStatus.EXPORTED]
