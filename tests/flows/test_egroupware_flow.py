@@ -220,3 +220,30 @@ def test_with_a_mirror_dir_the_next_run_reads_only_what_changed(world, monkeypat
     assert again["counts"].get("created", 0) == 0 and writes(world.state) == []
     reads = [r for r in world.state.requests if r.method == "GET" and r.path.endswith("/timesheet/")]
     assert reads and all(r.query.get("sync-token") for r in reads)  # only what changed since, per person
+
+
+def test_a_delta_edits_adds_and_deletes_in_the_persons_collection(world):
+    import asyncio
+
+    from flows.worklog_delta import sync_work_log_changes
+
+    tk = world.tk
+    edited = tk.work_log(world.anna, world.activity, D, "PT2H")
+    gone = tk.work_log(world.anna, world.activity, D, "PT1H")
+    tk.load(world.store.client())
+    run()
+    gone_id = int(links(world.store)[gone])
+    db = world.store.client()
+    db.update(f'DELETE WHERE {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{edited}> cal:duration ?d }} }} ;'
+              f'INSERT DATA {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{edited}> cal:duration "PT2H30M" }} }}')
+    db.update(f"DELETE WHERE {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{gone}> a ?t ; cal:duration ?d ; cal:dtstart ?s }} }}")
+    new = tk.work_log(world.ralf, world.activity, D + dt.timedelta(days=1), "PT45M")
+    tk.load(db)
+    world.state.requests.clear()
+
+    result = asyncio.run(sync_work_log_changes([edited, gone, new]))
+    assert result["counts"]["failed"] == 0, result
+    assert [t.duration for t in ours(world.state, ANNA)] == [150]
+    assert world.state.timesheets[gone_id].deleted
+    assert [(t.start, t.duration) for t in ours(world.state, RALF)] == [(utc(D + dt.timedelta(days=1), 8), 45)]
+    assert new in links(world.store) and gone not in links(world.store)
