@@ -3,28 +3,27 @@
 Prefect's runner and workers poll every 10 s and start a process per run: too slow for a
 work-log edit to reach Kimai in well under a second. So for each accepted request:
 
-- an executor thread here runs the flow straight away, as a flow run tagged RECEIVER_TAG;
-  async flows (the delta flow) on one event loop with one Prefect client for the process's
-  lifetime (AsyncRunner), so a run's first line comes after Prefect's few API calls and
-  nothing else;
 - a placeholder flow run of the route's deployment is recorded, scheduled a little in the
-  future (the grace time); the HTTP answer waits for it, so a 2xx means the work is in
-  Prefect's database. While its work waits here or executes, the placeholder is a lease this
-  process renews: its scheduled time is pushed forward every quarter of the grace time, so
-  serve's runner or a worker never starts a second copy of a long run (a period sync over
-  many work logs) or of one queued behind it. When this process dies, renewals stop and the
-  placeholder comes due within the grace time;
-  A delta's run is given up to FIRST seconds: when it has completed by then, its own flow run
-  is the record and no placeholder is made (recording one alongside doubled the run's time:
-  both write to Prefect's database at once);
+  future (the grace time), and the HTTP answer is given once it is: a 2xx means the work is in
+  Prefect's database, and the answer never waits for the work itself. While its work waits here
+  or executes, the placeholder is a lease this process renews: its scheduled time is pushed
+  forward every quarter of the grace time, so serve's runner or a worker never starts a second
+  copy of a long run (a period sync over many work logs) or of one queued behind it. When this
+  process dies, renewals stop and the placeholder comes due within the grace time;
+- an executor thread here runs the flow, as a flow run tagged RECEIVER_TAG; async flows (the
+  delta flow) on one event loop with one Prefect client for the process's lifetime
+  (AsyncRunner), so a run's first line comes after Prefect's few API calls and nothing else;
 - when the flow completes, the placeholder is deleted: the executed run is the record. If the
   flow fails, or this process dies first, the placeholder stays and `serve` (or a worker) runs
   it when it comes due, so nothing accepted is lost.
 
 Runs execute one at a time, in order: two runs never race to create one work log's timesheet.
-Work logs already waiting in the queue are not queued again: the queued run reads the latest
-state when it starts (coalescing the up-to-five POSTs one edit causes); such a request is
-answered once the run it joined is recorded, like the request that queued it.
+Work logs (keys) go into the delta run that is still waiting, if there is one: a burst of deltas
+becomes a few runs, each reading the latest state when it starts. A key joining a waiting run is
+written into that run's placeholder (one update for all the requests that arrived meanwhile)
+before its request is answered. A waiting run takes at most MAX_KEYS keys (Prefect refuses large
+parameters); a change naming more is recorded as several runs. Delta runs start at most every
+SPACING seconds, so a burst gathers into a run per SPACING instead of a run per request.
 """
 
 from __future__ import annotations
@@ -34,30 +33,42 @@ import datetime as dt
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 log = logging.getLogger("kimaisync.receiver")
 
-GRACE_ENV = "RECEIVER_GRACE_SECONDS"
-DEFAULT_GRACE = 60.0  # how long a placeholder waits for us before serve/workers may take it
-MIN_GRACE = 20.0  # runners and workers fetch runs due within 10 s; a renewal every grace/4 must stay ahead
+DEFAULT_GRACE = 60.0  # how long a placeholder waits for us before serve/workers may take it (settings)
 RECEIVER_TAG = "receiver"  # on the flow runs executed here, at once (serve's recovery looks for them)
-FIRST = {"delta": 2.0}  # seconds a run of these may take before its placeholder is recorded (see submit)
+MAX_KEYS = 1000  # work-log IRIs per run: about 80 KB of parameters, well under Prefect's 512 KB
+SPACING = {"delta": 1.0}  # seconds between the starts of two runs of these
+RECORD_WAIT = 300.0  # a request waits at most this long for its run to be recorded
 
 
 @dataclass(eq=False)  # compared and hashed by identity
 class Job:
     name: str
     parameters: dict[str, Any]
-    keys: frozenset[str] = frozenset()
+    keys: dict[str, None] | None = None  # a keyed run (delta): its work logs, in arrival order
+    refused: list[str] = field(default_factory=list)  # what the receiver dropped from its requests
+    open: bool = True  # a keyed run takes more keys until it starts
+    version: int = 1  # bumped whenever keys or refused change
+    recorded_version: int = 0  # the version its placeholder holds
+    recording: bool = False  # a record or update of it is under way
+    failure: tuple[int, BaseException] | None = None  # the last version whose recording failed, and why
+    record_closed: bool = False  # executed and tidied: its flow run is the record
     placeholder: Any = None  # the recorded flow run, once recorded
-    recorded: threading.Event = field(default_factory=threading.Event)  # recorded, or `record_error`
-    record_error: BaseException | None = None
     finished: threading.Event = field(default_factory=threading.Event)  # executed here, with `outcome`
     outcome: str = ""
     lease_lost: bool = False  # the placeholder was taken (started elsewhere) before this run finished
+
+    def run_parameters(self) -> dict[str, Any]:
+        if self.keys is None:
+            return self.parameters
+        extra = {"refused": list(self.refused)} if self.refused else {}
+        return {**self.parameters, "work_logs": sorted(self.keys), **extra}
 
 
 class RunQueue:
@@ -67,14 +78,17 @@ class RunQueue:
                  grace: float | None = None):
         self.flows = flows
         self.deployment_ids = deployment_ids or {}
-        self.grace = grace_seconds() if grace is None else grace
+        self.grace = DEFAULT_GRACE if grace is None else grace
         self._live: set[Job] = set()  # accepted, not yet executed: their placeholders are leases to renew
         self._stopping = threading.Event()
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._waiting: dict[str, Job] = {}  # key (work log) -> the queued job that will sync it
+        self._open: dict[str, Job] = {}  # flow name -> the queued keyed job that still takes keys
+        self._last_start: dict[str, float] = {}
         self._lock = threading.Lock()
         self._busy = 0
         self._idle = threading.Condition(self._lock)
+        self._recording = threading.Condition()  # guards the recording fields of every job
         self._cleanup: queue.Queue = queue.Queue()
         self._runner: AsyncRunner | None = None
         self._api: Any = None  # one Prefect client for recording and tidying (see _client)
@@ -111,61 +125,113 @@ class RunQueue:
                 dep, parameters=parameters,
                 state=Scheduled(scheduled_time=self._due()))
 
+    def _update(self, placeholder, parameters: dict) -> None:
+        """Write a waiting run's grown parameters into its placeholder."""
+        from prefect.exceptions import ObjectNotFound
+
+        with self._api_lock:
+            try:
+                self._client().update_flow_run(placeholder.id, parameters=parameters)
+            except ObjectNotFound:  # tidied away: its run completed, with these keys in it
+                pass
+
     def _due(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.grace)
 
-    def submit(self, name: str, parameters: dict, keys: frozenset[str] = frozenset()) -> bool:
-        """Accept a run; returns once it is recorded. False when every key is already waiting in
-        a queued run: then it returns once that run is recorded (raising what recording it raised)."""
+    def submit(self, name: str, parameters: dict, keys=frozenset(), refused=()) -> bool:
+        """Accept a run; returns once it is recorded (raising what recording it raised).
+
+        With `keys`: each key goes into the waiting run that already has it, else into the open
+        run of this flow (a new one when there is none, or it is full). False when every key was
+        already waiting. `refused` (what the receiver dropped from this request) goes into the
+        run's report."""
+        new: list[Job] = []
+        added = False
         with self._lock:
-            joined = {self._waiting[k] for k in keys if k in self._waiting}
-            new_keys = frozenset(k for k in keys if k not in self._waiting)
-            job = None
-            if new_keys or not keys:
-                job = Job(name, {**parameters, "work_logs": sorted(new_keys)} if keys else parameters, new_keys)
-                self._waiting.update(dict.fromkeys(new_keys, job))
+            if not keys:
+                job = Job(name, parameters)
+                new.append(job)
+                targets = {job: job.version}
+            else:
+                touched: list[Job] = []
+                for key in keys:
+                    job = self._waiting.get(key)
+                    if job is None:
+                        job = self._open.get(name)
+                        if job is None or len(job.keys) >= MAX_KEYS:
+                            job = Job(name, parameters, keys={})
+                            self._open[name] = job
+                            new.append(job)
+                        job.keys[key] = None
+                        job.version += 1
+                        self._waiting[key] = job
+                        added = True
+                    if job not in touched:
+                        touched.append(job)
+                if refused:
+                    touched[0].refused.extend(r for r in refused if r not in touched[0].refused)
+                    touched[0].version += 1
+                targets = {job: job.version for job in touched}
+            for job in new:
                 self._live.add(job)
                 self._busy += 1
-        if job is not None:
-            self._queue.put(job)  # execution starts now
-            self._record_job(job)
-        for other in joined:  # a coalesced request is answered once the run that will do its work is recorded
-            if not other.recorded.wait(300):
-                raise TimeoutError(f"the queued {other.name} run was not recorded in 300 s")
-            if other.record_error is not None:
-                raise other.record_error
-        return job is not None
+        for job in new:
+            self._queue.put(job)  # execution may start now
+        for job, version in targets.items():
+            self._ensure_recorded(job, version)
+        return added or not keys
 
-    def _record_job(self, job: Job) -> None:
-        # A delta's run usually completes in well under a second, and then that executed flow run
-        # is the record: no placeholder is needed. Recording one meanwhile would only slow the run
-        # down (both write to Prefect's database at once). A run still going after FIRST seconds,
-        # or one that failed, gets its placeholder before the answer, as every other run does.
-        first = FIRST.get(job.name, 0.0)
+    def _ensure_recorded(self, job: Job, version: int) -> None:
+        """Return once the job's placeholder holds `version` (or its executed run is the record).
+
+        One request at a time records a job; the requests that arrive meanwhile are written by the
+        next call, all at once."""
+        deadline = time.monotonic() + RECORD_WAIT
+        with self._recording:
+            while True:
+                if job.record_closed or job.recorded_version >= version:
+                    return
+                if job.failure is not None and job.failure[0] >= version:
+                    raise job.failure[1]
+                if not job.recording:
+                    job.recording = True
+                    break
+                if not self._recording.wait(min(1.0, max(0.0, deadline - time.monotonic()))) \
+                        and time.monotonic() > deadline:
+                    raise TimeoutError(f"the {job.name} run was not recorded in {RECORD_WAIT:g} s")
+        writing = version
         try:
-            if first and job.finished.wait(first) and job.outcome == "COMPLETED":
-                return
-            job.placeholder = self._record(job.name, job.parameters)
+            with self._lock:
+                writing, parameters = job.version, job.run_parameters()
+            if job.placeholder is None:
+                job.placeholder = self._record(job.name, parameters)
+            else:
+                self._update(job.placeholder, parameters)
+            with self._recording:
+                job.recorded_version = max(job.recorded_version, writing)
         except BaseException as exc:
-            job.record_error = exc
+            with self._recording:
+                job.failure = (writing, exc)
             raise
         finally:
-            job.recorded.set()
+            with self._recording:
+                job.recording = False
+                self._recording.notify_all()
 
     # ------------------------------------------------------------------ executing
 
-    def _execute(self, job: Job) -> str:
+    def _execute(self, job: Job, parameters: dict) -> str:
         from prefect import tags
 
         flow = self.flows[job.name]
         if getattr(flow, "isasync", False):  # the delta flow: on the long-lived loop and clients
             async def run():
                 with tags(RECEIVER_TAG):
-                    return await flow(**job.parameters, return_state=True)
+                    return await flow(**parameters, return_state=True)
             state = self._async_runner().run(run)
         else:
             with tags(RECEIVER_TAG):
-                state = flow(**job.parameters, return_state=True)
+                state = flow(**parameters, return_state=True)
         outcome = state.type.value
         self._cleanup.put((job, outcome))  # the next run need not wait for the record to be tidied
         return outcome
@@ -177,7 +243,10 @@ class RunQueue:
             if item is None:
                 return
             job, outcome = item
-            job.recorded.wait(120)
+            with self._recording:  # a recording under way finishes first (or its placeholder would stay)
+                self._recording.wait_for(lambda: not job.recording, timeout=120)
+                if outcome == "COMPLETED":
+                    job.record_closed = True
             try:
                 if job.placeholder is not None and outcome == "COMPLETED" and not job.lease_lost:
                     with self._api_lock:  # the executed run is the record now
@@ -192,21 +261,35 @@ class RunQueue:
                     self._busy -= 1
                     self._idle.notify_all()
 
+    def _take(self, job: Job) -> dict:
+        """Close a job to new keys and give the parameters it runs with."""
+        spacing = SPACING.get(job.name, 0.0)
+        if spacing and job.keys is not None:  # meanwhile the job keeps taking keys
+            wait = self._last_start.get(job.name, -spacing) + spacing - time.monotonic()
+            if wait > 0:
+                self._stopping.wait(wait)
+            self._last_start[job.name] = time.monotonic()
+        with self._lock:
+            job.open = False
+            if self._open.get(job.name) is job:
+                del self._open[job.name]
+            for key in job.keys or ():  # a change from now on needs a new run
+                if self._waiting.get(key) is job:
+                    del self._waiting[key]
+            return job.run_parameters()
+
     def _work(self) -> None:
         while True:
             job = self._queue.get()
             if job is None:
                 return
-            with self._lock:
-                for key in job.keys:  # a change from now on needs a new run
-                    if self._waiting.get(key) is job:
-                        del self._waiting[key]
+            parameters = self._take(job)
             try:
-                outcome = self._execute(job)
+                outcome = self._execute(job, parameters)
             except Exception as exc:  # noqa: BLE001 - a failed run must not stop the queue
                 log.error("run %s failed: %s", job.name, exc)
                 outcome = "CRASHED"
-            self.executed.append((job.name, job.parameters, outcome))
+            self.executed.append((job.name, parameters, outcome))
             job.outcome = outcome
             with self._lock:
                 self._live.discard(job)  # a failed run's placeholder now comes due: its retry
@@ -275,24 +358,6 @@ class RunQueue:
             if self._api is not None:
                 self._api.__exit__(None, None, None)
                 self._api = None
-
-
-def grace_seconds() -> float:
-    """RECEIVER_GRACE_SECONDS (default 60, at least 20): how long a recorded run waits for this
-    process before another may execute it, should this process die."""
-    import os
-
-    raw = os.environ.get(GRACE_ENV, "").strip()
-    if not raw:
-        return DEFAULT_GRACE
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{GRACE_ENV} must be a number of seconds, not {raw[:20]!r}") from None
-    if value < MIN_GRACE:
-        raise ValueError(f"{GRACE_ENV} must be at least {MIN_GRACE:g} s (runners and workers take runs due "
-                         f"within 10 s); got {value:g}")
-    return value
 
 
 class AsyncRunner:

@@ -113,8 +113,9 @@ def run_serve(host: str, port: int) -> int:
     ids = {name: runner.add_deployment(d) for name, d in deps.items()}
     for line in recover_interrupted_runs(set(ids.values())):
         print(f"kimai-sync serve: {line}", flush=True)
-    runs = RunQueue(flows_by_route(), {k: v for k, v in ids.items() if k in flows_by_route()})
-    receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port)
+    runs = RunQueue(flows_by_route(), {k: v for k, v in ids.items() if k in flows_by_route()},
+                    grace=settings.receiver_grace_seconds)
+    receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port, settings=settings)
     print(f"kimai-sync serve: receiver on {receiver.url}, {len(deps)} deployments; {settings.describe()}",
           flush=True)
     try:

@@ -20,8 +20,10 @@ from prefect.utilities.annotations import quote
 
 from flows.worklog_period import plan_options
 from kimaisync.errors import KimaiNotFoundError
+from kimaisync.inputs import iri_problem
 from kimaisync.kimai import KimaiClient
 from kimaisync.rdf.graphs import Graphs
+from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.store import worklogs as store
@@ -85,22 +87,8 @@ def read_affected(sparql: SparqlClient, kimai: KimaiClient, settings, iris: list
     return snap, KimaiPeriod(listed, users, missing, warnings), frozenset(scope)
 
 
-# Its result is not kept (the report is in its artifacts), and with a storage of its own the
-# engine does not ask the server for the default one: a round trip less before the first line.
-NO_LOOKUP_STORAGE = get_current_settings().results.local_storage_path
-
-
-@flow(name="work-log-delta-sync", persist_result=False, result_storage=NO_LOOKUP_STORAGE)
-async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> dict:
-    """Sync these work logs (IRIs) and the days they touch; IRIs that are no work log are ignored.
-
-    Async only so that it ends at once: a sync flow waits ~1 s for its heartbeat thread on exit,
-    which the next delta would wait behind. Its steps run as plain calls in the flow's own run,
-    not as task runs: a delta is one small batch, a task run's start-up cost more than its work
-    (and held up the Kimai write), and a failed delta run is retried as a whole (run_queue)."""
-    settings = load_settings()
-    graphs = Graphs.from_settings(settings)
-    sparql = SparqlClient.from_settings(settings)
+async def _sync(settings, graphs, sparql, work_logs: list[str], dry_run: bool) -> RunReport:
+    """Read, plan, apply and report the work logs named (and the days they touch)."""
     # No period run reads and writes meanwhile (serve runs the fallback in a process of its own):
     # see tasks.writer.
     async with work_log_writer_async(settings, dry_run=dry_run):
@@ -117,6 +105,39 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
     ignored = sorted(set(work_logs) - {l.uri for l in snap.work_logs} - set(snap.dangling))
     for iri in ignored:
         report.add("work-log", iri, "skipped", "not a work log (no cal:Vevent, no Kimai id): nothing to sync")
+    return report
+
+
+# Its result is not kept (the report is in its artifacts), and with a storage of its own the
+# engine does not ask the server for the default one: a round trip less before the first line.
+NO_LOOKUP_STORAGE = get_current_settings().results.local_storage_path
+
+
+@flow(name="work-log-delta-sync", persist_result=False, result_storage=NO_LOOKUP_STORAGE)
+async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False, refused: list[str] | None = None) -> dict:
+    """Sync these work logs (IRIs) and the days they touch; IRIs that are no work log are ignored,
+    strings that are no IRI reported and left alone; `refused` names what the receiver dropped from
+    the deltas this run syncs (each in a row of the report).
+
+    Async only so that it ends at once: a sync flow waits ~1 s for its heartbeat thread on exit,
+    which the next delta would wait behind. Its steps run as plain calls in the flow's own run,
+    not as task runs: a delta is one small batch, a task run's start-up cost more than its work
+    (and held up the Kimai write), and a failed delta run is retried as a whole (run_queue)."""
+    settings = load_settings()
+    graphs = Graphs.from_settings(settings)
+    sparql = SparqlClient.from_settings(settings)
+    # The receiver drops what is no IRI; a run started otherwise (the UI) gets the same check, so
+    # a bad string is a row of the report, never a failed run or a broken query.
+    not_iris = {w: why for w in work_logs if (why := iri_problem(w))}
+    work_logs = [w for w in work_logs if w not in not_iris]
+    if work_logs:
+        report = await _sync(settings, graphs, sparql, work_logs, dry_run)
+    else:
+        report = RunReport("Changed work logs (0)", dry_run=dry_run)
+    for text, why in not_iris.items():
+        report.add("work-log", ascii(text)[:80], "skipped", f"not an IRI ({why}): nothing to sync")
+    for what in refused or ():
+        report.add("delta", "dropped by the receiver", "skipped", str(what)[:200])
     publish_report(report, key="work-log-delta")
     return report.summary()
 

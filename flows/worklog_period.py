@@ -14,6 +14,7 @@ from prefect import flow
 from prefect.utilities.annotations import quote
 
 from kimaisync.gctune import fewer_collections
+from kimaisync.inputs import Period, parse
 from kimaisync.kimai import KimaiClient
 from kimaisync.plan.worklogs import PlanOptions
 from kimaisync.rdf.graphs import Graphs
@@ -41,11 +42,14 @@ def plan_options(settings: Settings, *, period: tuple[dt.date, dt.date] | None, 
 
 @flow(name="work-log-period-sync", log_prints=True)
 def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, force: bool = False,
-                         report_csv: str | None = None) -> dict:
-    """Sync the work logs dated from `start` to `end` (inclusive) to Kimai."""
-    if end < start:
-        raise ValueError(f"start {start} is after end {end}")
+                         report_csv: str | None = None, allow_long_period: bool = False) -> dict:
+    """Sync the work logs dated from `start` to `end` (inclusive) to Kimai (more than 400 days: only
+    with `allow_long_period`)."""
     settings = load_settings()
+    # The bounds the CLI and the receiver check, checked again for a run started from the UI.
+    period = parse(Period, {"start": start, "end": end, "allow_long_period": allow_long_period},
+                   settings.input_limits)
+    start, end = period.start, period.end
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
     with fewer_collections(), KimaiClient.from_settings(settings) as kimai:

@@ -7,6 +7,7 @@ one line per problem that names the variable, says what was wrong and gives an e
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import warnings
@@ -19,6 +20,7 @@ from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kimaisync.errors import ConfigurationError
+from kimaisync.inputs import InputLimits
 from kimaisync.pg_lock import plain_dsn
 from kimaisync.pg_lock import where as lock_where
 
@@ -45,25 +47,30 @@ EXAMPLES = {
     "KIMAI_TIMEOUT": "KIMAI_TIMEOUT=30",
     "SPARQL_TIMEOUT": "SPARQL_TIMEOUT=60",
     "WRITER_LOCK_DATABASE_URL": "WRITER_LOCK_DATABASE_URL=postgresql://kimai_sync:<password>@db-host:5432/prefect",
+    "RECEIVER_HOST": "RECEIVER_HOST=0.0.0.0",
+    "RECEIVER_PORT": "RECEIVER_PORT=80",
+    "RECEIVER_GRACE_SECONDS": "RECEIVER_GRACE_SECONDS=60",
+    "RECEIVER_HEADER_TIMEOUT": "RECEIVER_HEADER_TIMEOUT=10",
+    "RECEIVER_BODY_TIMEOUT": "RECEIVER_BODY_TIMEOUT=60",
+    "YEAR_MIN": "YEAR_MIN=2000",
+    "YEAR_MAX": "YEAR_MAX=2100",
 }
 
 
 def validate_cron(expr: str) -> str:
-    """Accept 5-field cron and the old service's 6-field form with a leading seconds field."""
+    """A cron expression Prefect can run: 5 fields, or the old service's 6 with a leading seconds
+    field that must be 0 (Prefect fires on the minute; other seconds would be silently lost)."""
+    from cronsim import CronSim, CronSimError
+
     fields = expr.split()
     if len(fields) not in (5, 6):
-        raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
-    allowed = set("0123456789*/,-?LW#")
-    names = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-             "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
-    for f in fields:
-        rest = f.upper()
-        for n in names:
-            rest = rest.replace(n, "")
-        if not rest and f:
-            continue
-        if not set(rest) <= allowed:
-            raise ValueError(f"field {f!r} is not a cron field")
+        raise ValueError(f"not a cron expression: expected 5 fields (or 6 with seconds first), got {len(fields)}")
+    if len(fields) == 6 and fields[0] not in ("0", "00"):
+        raise ValueError(f"the seconds field must be 0 (runs start on the minute), not {fields[0]!r}")
+    try:
+        CronSim(" ".join(fields[-5:]), dt.datetime(2025, 1, 1))
+    except CronSimError as err:
+        raise ValueError(f"not a cron expression: {str(err).lower() or 'invalid'}") from None
     return expr
 
 
@@ -106,6 +113,20 @@ class Settings(BaseSettings):
     # Unset: one work-log writer at a time on this machine (a file lock). Set, for workers on several
     # machines: a PostgreSQL advisory lock in this database (kimaisync.pg_lock).
     writer_lock_database_url: SecretStr | None = None
+    # The receiver (`kimai-sync serve`, deployments.receiver_only); --host/--port override these.
+    receiver_host: str = "127.0.0.1"
+    receiver_port: int = Field(default=8080, ge=0, le=65535)
+    # How long an accepted request's recorded run waits for this receiver before serve or a worker
+    # may run it; runners and workers take runs due within 10 s, and a renewal every quarter must
+    # stay ahead of them.
+    receiver_grace_seconds: float = Field(default=60.0, ge=20.0, le=3600.0)
+    # A client gets this long to send a request's headers, and then its body (a slow client holds a
+    # connection and its memory: it is closed).
+    receiver_header_timeout: float = Field(default=10.0, gt=0, le=600)
+    receiver_body_timeout: float = Field(default=60.0, gt=0, le=3600)
+    # Years a period, a month or a date we are sent may lie in (kimaisync.inputs).
+    year_min: int = Field(default=2000, ge=1900, le=9000)
+    year_max: int = Field(default=2100, ge=1900, le=9000)
 
     @field_validator("fallback_sync_cron")
     @classmethod
@@ -165,6 +186,21 @@ class Settings(BaseSettings):
             raise ValueError("names no host")
         return SecretStr(dsn)
 
+    @field_validator("year_max")
+    @classmethod
+    def _years(cls, v: int, info) -> int:
+        if "year_min" in info.data and info.data["year_min"] > v:
+            raise ValueError(f"is before YEAR_MIN {info.data['year_min']}")
+        return v
+
+    @field_validator("receiver_host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        v = v.strip()
+        if not v or any(c.isspace() or c in "/@?#" for c in v) or not v.isascii():
+            raise ValueError(f"{v!r} is not a host name or address to listen on")
+        return v
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.mu_sparql_update_endpoint is None:
@@ -190,6 +226,10 @@ class Settings(BaseSettings):
     def writer_lock_dsn(self) -> str | None:
         """Where the work-log writer lock lives across machines (a secret: it may hold a password)."""
         return self.writer_lock_database_url.get_secret_value() if self.writer_lock_database_url else None
+
+    @property
+    def input_limits(self) -> InputLimits:
+        return InputLimits(self.year_min, self.year_max)
 
     @property
     def zone(self) -> ZoneInfo:

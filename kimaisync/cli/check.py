@@ -20,7 +20,7 @@ def run(args) -> int:
 
     settings = settings_or_exit()
     if settings is None:
-        return 1
+        return 2
     print(f"settings: ok ({settings.describe()})")
     failed = False
 

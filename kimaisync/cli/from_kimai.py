@@ -32,7 +32,7 @@ def _print_plan(summary: dict) -> None:
 
 def run(args) -> int:
     if settings_or_exit() is None:
-        return 1
+        return 2
     from flows.accounts import sync_accounts
     from flows.reference_data import sync_reference_data
 

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import os
-
 from kimaisync.cli.common import settings_or_exit
 
 
 def register(sub) -> None:
     p = sub.add_parser("serve", help="run the schedules and the HTTP receiver (the old service's routes)",
                        description="Serves every deployment with its schedule and the receiver of the old service's "
-                                   "routes. In a semantic.works stack: --host 0.0.0.0 --port 80.")
-    p.add_argument("--host", default=os.environ.get("RECEIVER_HOST", "127.0.0.1"))
-    p.add_argument("--port", type=int, default=int(os.environ.get("RECEIVER_PORT", "8080")))
+                                   "routes. In a semantic.works stack: --host 0.0.0.0 --port 80. Exit 2 on a bad "
+                                   "setting or flag, before anything starts.")
+    # Checked with the settings (RECEIVER_HOST, RECEIVER_PORT), so a bad value is one line, exit 2.
+    p.add_argument("--host", help="address to listen on (default RECEIVER_HOST, else 127.0.0.1)")
+    p.add_argument("--port", help="port to listen on (default RECEIVER_PORT, else 8080)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    if settings_or_exit() is None:
-        return 1
-    import sys
-
-    from deployments.run_queue import grace_seconds
+    settings = settings_or_exit(receiver_host=args.host, receiver_port=args.port)
+    if settings is None:
+        return 2
     from deployments.serve import run_serve
 
-    try:
-        grace_seconds()
-    except ValueError as err:
-        print(f"kimai-sync serve: {err}", file=sys.stderr)
-        return 1
-
-    return run_serve(args.host, args.port)
+    return run_serve(settings.receiver_host, settings.receiver_port)
