@@ -45,8 +45,8 @@ def main() -> None:
 
     import httpx
 
-    from kimai_emulator.server import EmulatorServer
-    from kimai_emulator.state import KimaiState
+    from emulators.kimai2.server import EmulatorServer
+    from emulators.kimai2.state import KimaiState
     from kimaisync.fixtures import TimekeeperData
     from kimaisync.marker import marker_of
     from kimaisync.sparql.client import SparqlClient

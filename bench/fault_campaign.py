@@ -40,7 +40,7 @@ Settings are the product's, through its environment variables: KIMAI_TIMEOUT=`--
 so a timeout costs half a second, not thirty), KIMAI_CONCURRENCY=`--concurrency`, KIMAI_RETRIES
 as configured (default 7). One thing is not the product's: the retry waits run on a shorter clock
 (`--backoff`, the first wait, normally 0.5 s; the cap keeps its ratio, 60 x), by changing the
-defaults of kimaisync.errors.retry_delay for this process. What is retried, how often and in what
+defaults of kimaisync.retry.retry_delay for this process. What is retried, how often and in what
 order stays the product's own, and the emulator's faults are drawn per request, not per second,
 so the shorter clock changes the time, not the outcome. `--backoff 0.5` runs on the real clock.
 The emulator adds no latency unless `--latency` says so.
@@ -212,7 +212,7 @@ def edit_store(sparql, seeded: world.Seeded, share: float, rng: random.Random) -
 
 def shorter_backoff(first_wait: float) -> None:
     """The product's retry_delay, on a shorter clock: every module holding it sees the new defaults."""
-    from kimaisync.errors import retry_delay
+    from kimaisync.retry import retry_delay
 
     retry_delay.__kwdefaults__ = {"base": first_wait, "cap": first_wait * 60}
 
@@ -241,8 +241,8 @@ def main() -> int:
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.worklog_period import sync_work_log_period
-    from kimai_emulator.server import EmulatorServer
-    from kimai_emulator.state import Faults, KimaiState
+    from emulators.kimai2.server import EmulatorServer
+    from emulators.kimai2.state import Faults, KimaiState
     from kimaisync.settings import Settings
     from kimaisync.sparql.client import SparqlClient
     from kimaisync.triplestores import OxigraphServer

@@ -134,7 +134,7 @@ def traced_steps(push: bool, top: int) -> None:
     import tracemalloc
 
     from flows.worklog_period import plan_options
-    from kimaisync.kimai import KimaiClient
+    from kimaisync.trackers.kimai2 import KimaiClient
     from kimaisync.rdf.graphs import Graphs
     from kimaisync.reconcile import reconciliation
     from kimaisync.settings import load_settings

@@ -47,7 +47,7 @@ def kimai_seed(people: int, projects: int = PROJECTS, activities_per_project: in
 def start_emulator(seed_file: str, latency: float, log: Path) -> tuple[subprocess.Popen, str]:
     """The emulator in its own process (its own interpreter lock), logging to a file."""
     out = log.open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "kimai_emulator", "--seed", seed_file, "--latency", str(latency)],
+    proc = subprocess.Popen([sys.executable, "-m", "emulators.kimai2", "--seed", seed_file, "--latency", str(latency)],
                             stdout=out, stderr=subprocess.STDOUT, text=True)
     for _ in range(300):
         text = log.read_text()

@@ -67,7 +67,7 @@ def _seed_timekeeper(sparql, kimai_state, rng: random.Random):
     nobody = tk.person("Jan Zonder Account")  # no Kimai account: its work logs cannot sync
     logs = []
     statuses = [S.SUBMITTED] * 14 + [S.DRAFT, S.DRAFT, S.ABSENCE_SUBMITTED, S.EXPORTED, S.SUBMITTED, S.DRAFT]
-    for i, (person, user) in enumerate(people):
+    for i, (person, _user) in enumerate(people):
         my_tasks = rng.sample(tasks, 3)
         for d, day in enumerate(DAYS):
             shape = AWKWARD_DAYS[(i + d) % 3] if (i + d) % 9 == 0 else PLAIN_DAY[(i * 7 + d) % len(PLAIN_DAY)]
@@ -129,8 +129,8 @@ def _deltas(receiver_url: str, sparql, kimai_state, logs: list[str], people) -> 
 
 
 def run_demo(keep_dir: Path | None = None) -> int:
-    from kimai_emulator.seeds import DEMO_TOKEN, demo_state
-    from kimai_emulator.server import EmulatorServer
+    from emulators.kimai2.seeds import DEMO_TOKEN, demo_state
+    from emulators.kimai2.server import EmulatorServer
     from kimaisync.triplestores import OxigraphServer
 
     home = (keep_dir or Path.cwd() / ".demo") / "prefect"  # the runs stay there to be browsed
@@ -177,7 +177,7 @@ def run_demo(keep_dir: Path | None = None) -> int:
         # The verdict: hours per person and day, Timekeeper beside Kimai.
         snap = read_snapshot(sparql, MONTH, end + dt.timedelta(days=7), homepage="http://kimai.redpencil.io",
                              resource_base="http://timekeeper.redpencil.io")
-        from kimaisync.kimai import KimaiClient
+        from kimaisync.trackers.kimai2 import KimaiClient
         with KimaiClient(kimai.url, DEMO_TOKEN) as client:
             sheets = client.timesheets(dt.datetime(2026, 5, 31, tzinfo=dt.timezone.utc),
                                        dt.datetime(2026, 7, 8, tzinfo=dt.timezone.utc))

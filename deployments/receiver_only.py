@@ -16,26 +16,20 @@ import sys
 import threading
 from uuid import UUID
 
-# Route name (as the RunQueue knows it) → "<flow name>/<deployment name>" from prefect.yaml.
-DEPLOYMENTS = {
-    "delta": "work-log-delta-sync/delta",
-    "orphan": "kimai-orphan-timesheet/orphan",
-    "period": "work-log-period-sync/period",
-    "customers": "kimai-customers/customers",
-    "tasks": "kimai-tasks/tasks",
-    "accounts": "kimai-accounts/accounts",
-    "lock": "timesheet-lock/timesheet-lock",
-}
-
-
-def deployment_ids() -> dict[str, UUID]:
-    """Each route's deployment id; RuntimeError naming the missing ones (nothing deployed yet)."""
+def deployment_ids(settings) -> dict[str, UUID]:
+    """Each route's deployment id (deployments as prefect.yaml names them); RuntimeError naming the
+    missing ones (nothing deployed yet)."""
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound
 
+    from deployments.definitions import load_deployments, route_deployments, values_from_settings
+    from deployments.receiver import flows_by_route
+
+    routes = flows_by_route()
     ids, missing = {}, []
     with get_client(sync_client=True) as client:
-        for route, name in DEPLOYMENTS.items():
+        for route, d in route_deployments(routes, load_deployments(values_from_settings(settings))).items():
+            name = f"{routes[route].name}/{d.name}"
             try:
                 ids[route] = client.read_deployment_by_name(name).id
             except ObjectNotFound:
@@ -69,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
               "PREFECT_API_URL=http://127.0.0.1:4200/api", file=sys.stderr)
         return 2
     try:
-        ids = deployment_ids()
+        ids = deployment_ids(settings)
     except RuntimeError as err:
         print(f"receiver: {err}", file=sys.stderr)
         return 1

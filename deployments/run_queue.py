@@ -38,9 +38,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from kimaisync.settings import Settings
+
 log = logging.getLogger("kimaisync.receiver")
 
-DEFAULT_GRACE = 60.0  # how long a placeholder waits for us before serve/workers may take it (settings)
+DEFAULT_GRACE = Settings.model_fields["receiver_grace_seconds"].default  # RECEIVER_GRACE_SECONDS
 RECEIVER_TAG = "receiver"  # on the flow runs executed here, at once (serve's recovery looks for them)
 MAX_KEYS = 1000  # work-log IRIs per run: about 80 KB of parameters, well under Prefect's 512 KB
 SPACING = {"delta": 1.0}  # seconds between the starts of two runs of these

@@ -1,6 +1,6 @@
 """`kimai-sync serve`: one process for one machine: every deployment's schedule and the receiver.
 
-The deployments are the same as in prefect.yaml (there for workers on a real engine). The
+The deployments are prefect.yaml's (deployments.definitions), as workers on a real engine get them. The
 receiver records each request as a run of its deployment, then executes it here at once
 (deployments.run_queue); `serve` itself runs the schedules, and any recorded run this process
 did not get to (it died) when it comes due. On start it schedules again the runs a killed serve
@@ -14,37 +14,28 @@ import logging
 
 log = logging.getLogger("kimaisync.serve")
 
-NIGHTLY_ACCOUNTS = "0 1 * * *"
-NIGHTLY_REFERENCE = "15 1 * * *"
-MONTHLY_LOCK = "0 6 1 * *"
-
-
 def build_deployments(settings) -> dict:
-    """Route name → RunnerDeployment, with cron schedules in the configured time zone."""
+    """Deployment name → RunnerDeployment: every deployment of prefect.yaml, with its schedules in
+    the configured time zone and the fallback's cron from FALLBACK_SYNC_CRON."""
     from prefect.schedules import Cron
 
-    from deployments.receiver import flows_by_route
-    from flows.accounts import sync_accounts
-    from flows.fallback import fallback_work_log_sync
-    from flows.reference_data import sync_reference_data
-    from kimaisync.settings import cron_for_prefect
+    from deployments.definitions import load_deployments, values_from_settings
 
-    tz = settings.timezone
-    flows = flows_by_route()
-    deps = {
-        "accounts-nightly": sync_accounts.to_deployment(name="accounts-nightly",
-                                                        schedules=[Cron(NIGHTLY_ACCOUNTS, timezone=tz)]),
-        "reference-nightly": sync_reference_data.to_deployment(name="reference-data-nightly",
-                                                               schedules=[Cron(NIGHTLY_REFERENCE, timezone=tz)]),
-        "fallback": fallback_work_log_sync.to_deployment(
-            name="fallback", schedules=[Cron(cron_for_prefect(settings.fallback_sync_cron), timezone=tz)]),
-        "lock": flows["lock"].to_deployment(name="timesheet-lock", schedules=[Cron(MONTHLY_LOCK, timezone=tz,
-                                                                                   active=False)]),
-        "delta": flows["delta"].to_deployment(name="delta", concurrency_limit=1),
-    }
-    for name in ("orphan", "customers", "tasks", "accounts", "period"):
-        deps.setdefault(name, flows[name].to_deployment(name=name))
+    deps = {}
+    for d in load_deployments(values_from_settings(settings)):
+        schedules = [Cron(s.cron, timezone=s.timezone, active=s.active) for s in d.schedules]
+        deps[d.name] = d.flow().to_deployment(name=d.name, description=d.description, schedules=schedules or None,
+                                              concurrency_limit=d.concurrency_limit)
     return deps
+
+
+def route_deployment_names(settings) -> dict[str, str]:
+    """Receiver route → the name of the deployment its runs are recorded as."""
+    from deployments.definitions import load_deployments, route_deployments, values_from_settings
+    from deployments.receiver import flows_by_route
+
+    deps = load_deployments(values_from_settings(settings))
+    return {route: d.name for route, d in route_deployments(flows_by_route(), deps).items()}
 
 
 def recover_interrupted_runs(deployment_ids) -> list[str]:
@@ -113,7 +104,7 @@ def run_serve(host: str, port: int) -> int:
     ids = {name: runner.add_deployment(d) for name, d in deps.items()}
     for line in recover_interrupted_runs(set(ids.values())):
         print(f"kimai-sync serve: {line}", flush=True)
-    runs = RunQueue(flows_by_route(), {k: v for k, v in ids.items() if k in flows_by_route()},
+    runs = RunQueue(flows_by_route(), {route: ids[name] for route, name in route_deployment_names(settings).items()},
                     grace=settings.receiver_grace_seconds)
     receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port, settings=settings)
     print(f"kimai-sync serve: receiver on {receiver.url}, {len(deps)} deployments; {settings.describe()}",

@@ -12,17 +12,14 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
-from kimaisync.kimai import KimaiClient
+from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.reference import plan_reference
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
 from tasks.artifacts import publish_report
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.reference import fetch_reference_lists, read_reference_state, write_changes
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 
 @flow(name="kimai-reference-data")

@@ -17,7 +17,7 @@ from prefect.utilities.annotations import quote
 from flows.worklog_period import plan_options
 from kimaisync.errors import KimaiError, KimaiPermissionError
 from kimaisync.inputs import InputLimits, LockMonth, parse
-from kimaisync.kimai import KimaiClient
+from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.lock import LockDecision, decide
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.reconcile import reconciliation
@@ -27,12 +27,8 @@ from kimaisync.sparql.client import SparqlClient
 from kimaisync.store import timesheets as sheets_store
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report, publish_table
-from tasks.common import READ_RETRIES
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.writer import work_log_writer
 from tasks.worklogs import plan_work_logs, read_kimai_period, read_timekeeper_period, sync_work_logs
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 
 def month_bounds(month, year, limits: InputLimits | None = None) -> tuple[dt.date, dt.date]:
@@ -41,12 +37,12 @@ def month_bounds(month, year, limits: InputLimits | None = None) -> tuple[dt.dat
     return chosen.first_day, chosen.last_day
 
 
-@task(name="read-month-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-month-timesheets", cache_policy=NO_CACHE)
 def read_month_sheets(sparql: SparqlClient, first: dt.date):
     return sheets_store.read_month(sparql, first)
 
 
-@task(name="lock-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="lock-timesheets", cache_policy=NO_CACHE)
 def lock_sheets(sparql: SparqlClient, graphs: Graphs, decisions: list[LockDecision]) -> int:
     """One update per timesheet; idempotent, so a retry after a lost reply is harmless."""
     n = 0
@@ -123,13 +119,14 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
             dt.datetime.combine(first - dt.timedelta(days=1), dt.time(0), dt.timezone.utc),
             dt.datetime.combine(last + dt.timedelta(days=1), dt.time(23, 59, 59), dt.timezone.utc))
     hours = reconciliation(snap, after, kimai_side.users, period=(first, last), default_zone=settings.timezone)
-    per_person = hours.groupby("person")[["timekeeper_hours", "kimai_hours"]].sum() if len(hours) else None
+    per_person = hours.groupby("person_iri")[["timekeeper_hours", "kimai_hours"]].sum() if len(hours) else None
 
     rows = []
     for d in decisions:
         name = d.sheet.person_name or snap.person_names.get(d.sheet.person or "", d.sheet.person or "?")
-        tk_h = float(per_person.loc[name, "timekeeper_hours"]) if per_person is not None and name in per_person.index else 0.0
-        km_h = float(per_person.loc[name, "kimai_hours"]) if per_person is not None and name in per_person.index else 0.0
+        known = per_person is not None and d.sheet.person in per_person.index
+        tk_h = float(per_person.loc[d.sheet.person, "timekeeper_hours"]) if known else 0.0
+        km_h = float(per_person.loc[d.sheet.person, "kimai_hours"]) if known else 0.0
         blockers = "; ".join(f"{w.rsplit('/', 1)[-1]}: {r}" for w, r in d.blockers)
         rows.append({"person": name, "status": f"{d.status_before} → {d.status_after}",
                      "work_logs_linked": len(d.work_logs) if d.action == "lock" else 0,

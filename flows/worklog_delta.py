@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.settings import get_current_settings
-from prefect.utilities.annotations import quote
 
 from flows.worklog_period import plan_options
 from kimaisync.errors import KimaiNotFoundError
 from kimaisync.inputs import iri_problem
-from kimaisync.kimai import KimaiClient
+from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
@@ -30,12 +29,8 @@ from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report
-from tasks.common import READ_RETRIES
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import KimaiPeriod, fetch_users, plan_work_logs, sync_work_logs
 from tasks.writer import work_log_writer_async
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 UTC = dt.timezone.utc
 
@@ -48,7 +43,7 @@ def _day(ts, users: dict, default: str) -> dt.date:
         return ts.begin.astimezone(ZoneInfo(default)).date()
 
 
-@task(name="read-affected-days", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-affected-days", cache_policy=NO_CACHE)
 def read_affected(sparql: SparqlClient, kimai: KimaiClient, settings, iris: list[str]):
     """Both sides of every (person, day) the changed work logs were or are on."""
     home = settings.kimai_account_service_homepage

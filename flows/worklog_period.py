@@ -15,7 +15,7 @@ from prefect.utilities.annotations import quote
 
 from kimaisync.gctune import fewer_collections
 from kimaisync.inputs import Period, parse
-from kimaisync.kimai import KimaiClient
+from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.worklogs import PlanOptions
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.reconcile import reconciliation
@@ -23,12 +23,9 @@ from kimaisync.settings import Settings, load_settings
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.worklog_report import work_log_report
 from tasks.artifacts import publish_report, publish_table
-from tasks.flow_exit import end_sync_flows_promptly
 from tasks.worklogs import (list_kimai_timesheets, period_window, plan_work_logs, read_kimai_period,
                             read_timekeeper_period, sync_work_logs)
 from tasks.writer import work_log_writer
-
-end_sync_flows_promptly()  # sync flow runs end with their last line (tasks/flow_exit.py)
 
 UTC = dt.timezone.utc
 

@@ -1,8 +1,12 @@
-"""Errors a caller can act on, and the one place that decides which are worth retrying.
+"""Errors a caller can act on; whether one is worth retrying is its type.
 
-Every failure talking to Kimai or the triplestore becomes one of these types. Messages say
+Every failure talking to a tracker or the triplestore becomes one of these types. Messages say
 what went wrong and what to check; they never contain a secret (the API token is never part
 of a URL, header dump or body we quote).
+
+Whether an error is retried is said by its type: a `Transient` may succeed on a later try,
+nothing else is retried. The tracker port's families (`TrackerError` and below) are what the
+core catches; each tracker's client raises subclasses of them (Kimai 2: `KimaiError` and below).
 """
 
 from __future__ import annotations
@@ -14,6 +18,14 @@ class SyncError(Exception):
     """Base of every error this project raises on purpose."""
 
 
+class Transient(SyncError):
+    """A failure a later attempt of the same request may not meet: rate limits, 5xx, timeouts,
+    dropped connections, an unreachable store or lock database. The one retry policy
+    (:mod:`kimaisync.retry`) retries these and nothing else."""
+
+    retry_after: float | None = None  # the server's advice in seconds, when it gave one
+
+
 class ConfigurationError(SyncError):
     """Settings are missing or invalid; `problems` holds one line per variable."""
 
@@ -22,10 +34,47 @@ class ConfigurationError(SyncError):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
+# --------------------------------------------------------------------------- the tracker port
+
+
+class TrackerError(SyncError):
+    """A tracker refused or failed a request. Adapters raise subclasses of the families below."""
+
+
+class TrackerTransient(TrackerError, Transient):
+    """No usable answer, or one saying "try later": retried with backoff."""
+
+
+class TrackerConfigError(TrackerError):
+    """A person must fix something before a retry can help: a credential, a permission, a mapping."""
+
+
+class TrackerAuthError(TrackerConfigError):
+    """The credential is refused: nothing more can be done with it (the run, or that person, stops)."""
+
+
+class RecordRejected(TrackerError):
+    """The tracker refused this one record's data; the others go on. Retrying cannot help."""
+
+
+class RecordLocked(RecordRejected):
+    """The record is exported, approved or in a locked period: it may not be changed or deleted."""
+
+
+class EntryNotFound(TrackerError):
+    """The entry (or page) does not exist."""
+
+
+class OutcomeUnknown(TrackerError):
+    """Marker family: a write may have been carried out although no good answer came back (a lost
+    reply, a 5xx behind a proxy, a 2xx we cannot read). Never repeat a create blindly: look for its
+    record first (the core searches by the sync's marker)."""
+
+
 # --------------------------------------------------------------------------- Kimai
 
 
-class KimaiError(SyncError):
+class KimaiError(TrackerError):
     """A Kimai request failed. `status` is the HTTP status, or None for transport failures."""
 
     status: int | None = None
@@ -39,15 +88,15 @@ class KimaiError(SyncError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
-class KimaiAuthError(KimaiError):
+class KimaiAuthError(KimaiError, TrackerAuthError):
     """401, or 403 on a read that any authorised API user may do: the credentials are wrong."""
 
 
-class KimaiPermissionError(KimaiError):
+class KimaiPermissionError(KimaiError, TrackerConfigError):
     """403: authenticated, but the API user lacks a Kimai permission for this action."""
 
 
-class KimaiLockedError(KimaiPermissionError):
+class KimaiLockedError(KimaiPermissionError, RecordLocked):
     """403 on editing or deleting a timesheet: it is exported or in a locked period."""
 
 
@@ -64,7 +113,7 @@ class ValidationDetails:
         return " | ".join(parts) if parts else "no details given"
 
 
-class KimaiValidationError(KimaiError):
+class KimaiValidationError(KimaiError, RecordRejected):
     """400: Kimai refused the data. Retrying the same request cannot help."""
 
     status = 400
@@ -74,13 +123,13 @@ class KimaiValidationError(KimaiError):
         super().__init__(f"{message}: {self.details.summary()}", status=400, **kw)
 
 
-class KimaiNotFoundError(KimaiError):
+class KimaiNotFoundError(KimaiError, EntryNotFound):
     """404: the record (or page) does not exist."""
 
     status = 404
 
 
-class KimaiRateLimitedError(KimaiError):
+class KimaiRateLimitedError(KimaiError, TrackerTransient):
     """429: too many requests; `retry_after` is Kimai's (or the proxy's) advice in seconds."""
 
     status = 429
@@ -90,15 +139,15 @@ class KimaiRateLimitedError(KimaiError):
         super().__init__(message, status=429, **kw)
 
 
-class KimaiServerError(KimaiError):
+class KimaiServerError(KimaiError, TrackerTransient, OutcomeUnknown):
     """5xx: Kimai (or a proxy in front of it) failed."""
 
 
-class KimaiTransportError(KimaiError):
+class KimaiTransportError(KimaiError, TrackerTransient, OutcomeUnknown):
     """No usable answer: refused, timed out, connection dropped, or a reply that is not JSON."""
 
 
-class KimaiProtocolError(KimaiError):
+class KimaiProtocolError(KimaiError, OutcomeUnknown):
     """Kimai answered 2xx with a body we cannot read (HTML, truncated JSON, wrong shape)."""
 
 
@@ -109,7 +158,7 @@ class SparqlError(SyncError):
     """A triplestore request failed."""
 
 
-class SparqlUnavailableError(SparqlError):
+class SparqlUnavailableError(SparqlError, Transient):
     """The store cannot be reached, timed out, or answered 5xx."""
 
 
@@ -120,35 +169,22 @@ class SparqlQueryError(SparqlError):
 # --------------------------------------------------------------------------- writer lock
 
 
-class WriterLockUnavailable(SyncError):
+class WriterLockUnavailable(Transient):
     """The database holding the work-log writer lock cannot be reached: the run writes nothing."""
 
 
-# --------------------------------------------------------------------------- retry policy
+# --------------------------------------------------------------------------- by type
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """The single retry decision: transient failures only.
+    """The single retry decision, by type: transient failures only.
 
     Rate limits, 5xx, transport failures and an unavailable store may succeed on a later try.
     Authentication, permission, validation, not-found and protocol errors will not.
     """
-    if isinstance(exc, (KimaiRateLimitedError, KimaiServerError, KimaiTransportError)):
-        return True
-    if isinstance(exc, (SparqlUnavailableError, WriterLockUnavailable)):
-        return True
-    return False
-
-
-def retry_delay(exc: BaseException, attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
-    """Seconds to wait before retry number `attempt` (1-based): Retry-After if given, else backoff."""
-    if isinstance(exc, KimaiRateLimitedError) and exc.retry_after is not None:
-        return min(max(exc.retry_after, 0.0), cap)
-    return min(base * (2 ** (attempt - 1)), cap)
+    return isinstance(exc, Transient)
 
 
 def is_fatal(exc: BaseException) -> bool:
     """Failures that make the rest of a run pointless: stop at once with a clear message."""
-    return isinstance(exc, (KimaiAuthError, SparqlQueryError, ConfigurationError)) or (
-        isinstance(exc, SparqlUnavailableError)
-    )
+    return isinstance(exc, (TrackerAuthError, SparqlQueryError, ConfigurationError, SparqlUnavailableError))

@@ -4,6 +4,7 @@ The table answers the question a person asks after a run: "are my hours right in
 Timekeeper's side counts every work log whose duration can be read; Kimai's side counts the
 timesheets the sync keeps (those with its marker) of the Kimai users linked to people, on the
 owner's local date. Hours people typed into Kimai themselves are shown beside, not compared.
+Rows are keyed by the person's IRI: two people who share a display name are two rows.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from kimaisync.durations import DurationError, parse_minutes
 from kimaisync.marker import marker_of
 from kimaisync.timekeeper import TimekeeperSnapshot
 
-COLUMNS = ["person", "date", "timekeeper_hours", "kimai_hours", "difference_hours", "status", "other_kimai_hours"]
+COLUMNS = ["person", "person_iri", "date", "timekeeper_hours", "kimai_hours", "difference_hours", "status", "other_kimai_hours"]
 
 
 def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, *,
@@ -39,7 +40,7 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
             minutes = parse_minutes(log.duration_raw)
         except DurationError:
             continue
-        key = (name(log.person), log.date)
+        key = (log.person, log.date)
         tk[key] = tk.get(key, 0) + minutes
 
     km: dict[tuple[str, dt.date], int] = {}
@@ -55,14 +56,14 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
         day = ts.begin.astimezone(zone).date()
         if not (period[0] <= day <= period[1]):
             continue
-        key = (name(person_of_user[ts.user]), day)
+        key = (person_of_user[ts.user], day)
         into = km if marker_of(ts.description) else other
         into[key] = into.get(key, 0) + int(round((ts.end - ts.begin).total_seconds() / 60))
 
     rows = []
-    for key in sorted(set(tk) | set(km) | set(other)):
+    for key in sorted(set(tk) | set(km) | set(other), key=lambda k: (name(k[0]), k[0], k[1])):
         a, b = tk.get(key, 0), km.get(key, 0)
-        rows.append({"person": key[0], "date": key[1].isoformat(), "timekeeper_hours": round(a / 60, 2),
+        rows.append({"person": name(key[0]), "person_iri": key[0], "date": key[1].isoformat(), "timekeeper_hours": round(a / 60, 2),
                      "kimai_hours": round(b / 60, 2), "difference_hours": round((b - a) / 60, 2),
                      "status": "ok" if a == b else "DIFFERENT",
                      "other_kimai_hours": round(other.get(key, 0) / 60, 2)})

@@ -1,9 +1,13 @@
-"""The one retry loop. What is worth retrying and how long to wait is decided in
-:mod:`kimaisync.errors` (`is_retryable`, `retry_delay`: a 429 waits its Retry-After); this only
-runs the attempts.
+"""The one retry policy: whether to try again, how long to wait, and the loop that does it.
 
-Only idempotent operations belong in here: a retried POST whose first reply was lost may create
-the record twice.
+Whether an error is worth another attempt is its type (:class:`kimaisync.errors.Transient`,
+like httpx's TransportError); how long to wait is :func:`retry_delay` (a 429 waits its
+Retry-After, everything else doubles from 0.5 s up to 30 s). The Kimai client, the SPARQL client
+and the create loop of :mod:`kimaisync.apply.timesheets` all retry through here, once each:
+callers above them (Prefect tasks, flows) do not retry again.
+
+Only idempotent operations belong in :func:`call_with_retry`: a retried POST whose first reply
+was lost may create the record twice.
 """
 
 from __future__ import annotations
@@ -11,12 +15,23 @@ from __future__ import annotations
 import time
 from typing import Callable, TypeVar
 
-from kimaisync.errors import is_retryable, retry_delay
+from kimaisync.errors import Transient, is_retryable
 
 T = TypeVar("T")
 
+BASE_DELAY = 0.5
+MAX_DELAY = 30.0
+
 OnRetry = Callable[[BaseException, int, float], None]
 """Called before each wait with (the error, the number of the attempt that failed, seconds to wait)."""
+
+
+def retry_delay(exc: BaseException, attempt: int, *, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
+    """Seconds to wait before retry number `attempt` (1-based): Retry-After if given, else backoff."""
+    after = exc.retry_after if isinstance(exc, Transient) else None
+    if after is not None:
+        return min(max(after, 0.0), cap)
+    return min(base * (2 ** (attempt - 1)), cap)
 
 
 def call_with_retry(

@@ -3,6 +3,10 @@
 An existing semantic.works stack keeps its docker-compose environment: `API_TOKEN`,
 `KIMAI_ENDPOINT`, `DEFAULT_MU_AUTH_SCOPE`, ... A missing or invalid value fails at start with
 one line per problem that names the variable, says what was wrong and gives an example.
+
+`TRACKER` selects the time tracker (`kimai`, the default, is Kimai 2). Each tracker's settings
+have names of their own and are required only when that tracker is selected
+(`REQUIRED_BY_TRACKER`); Kimai 2's are the old service's `API_TOKEN` and `KIMAI_ENDPOINT`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kimaisync.errors import ConfigurationError
@@ -28,7 +33,18 @@ DEFAULT_RESOURCE_BASE_URI = "http://timekeeper.redpencil.io"
 DEFAULT_WORKSPACE_URI = "http://timekeeper.redpencil.io/workspaces/7530c9c9-4905-4fae-b63f-7a8d29232377"
 DEFAULT_KIMAI_ACCOUNT_SERVICE_HOMEPAGE = "http://kimai.redpencil.io"
 
+TrackerName = Literal["kimai", "egroupware", "timi", "kimai1"]  # the keys of kimaisync.trackers.TRACKERS
+
+# Settings a tracker cannot start without (field names); required only when it is the TRACKER.
+REQUIRED_BY_TRACKER: dict[str, tuple[str, ...]] = {
+    "kimai": ("api_token", "kimai_endpoint"),
+    "egroupware": (),
+    "timi": (),
+    "kimai1": (),
+}
+
 EXAMPLES = {
+    "TRACKER": "TRACKER=kimai (or: egroupware, timi, kimai1)",
     "API_TOKEN": "API_TOKEN=<the token from your Kimai profile, 'API tokens'>",
     "KIMAI_ENDPOINT": "KIMAI_ENDPOINT=https://kimai.example.org/api",
     "FALLBACK_SYNC_CRON": "FALLBACK_SYNC_CRON='0 0 */2 * * *'",
@@ -55,6 +71,8 @@ EXAMPLES = {
     "YEAR_MIN": "YEAR_MIN=2000",
     "YEAR_MAX": "YEAR_MAX=2100",
 }
+
+MIN_RECEIVER_GRACE = 20.0  # runners and workers take runs due within 10 s; a renewal every grace/4 must stay ahead
 
 
 def validate_cron(expr: str) -> str:
@@ -86,8 +104,10 @@ class Settings(BaseSettings):
     # hide_input_in_errors: pydantic's own message would quote every rejected value, the token too
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_file=None, hide_input_in_errors=True)
 
-    api_token: SecretStr
-    kimai_endpoint: AnyHttpUrl
+    tracker: TrackerName = "kimai"
+    # Kimai 2 (TRACKER=kimai): required then, see REQUIRED_BY_TRACKER.
+    api_token: SecretStr | None = None
+    kimai_endpoint: AnyHttpUrl | None = None
     kimai_api_user: str | None = None
     fallback_sync_cron: str = "0 0 */2 * * *"
     resource_base_uri: str = DEFAULT_RESOURCE_BASE_URI
@@ -113,13 +133,12 @@ class Settings(BaseSettings):
     # Unset: one work-log writer at a time on this machine (a file lock). Set, for workers on several
     # machines: a PostgreSQL advisory lock in this database (kimaisync.pg_lock).
     writer_lock_database_url: SecretStr | None = None
-    # The receiver (`kimai-sync serve`, deployments.receiver_only); --host/--port override these.
+    # Where `kimai-sync serve` and the standalone receiver listen (a semantic.works stack: 0.0.0.0:80).
     receiver_host: str = "127.0.0.1"
     receiver_port: int = Field(default=8080, ge=0, le=65535)
-    # How long an accepted request's recorded run waits for this receiver before serve or a worker
-    # may run it; runners and workers take runs due within 10 s, and a renewal every quarter must
-    # stay ahead of them.
-    receiver_grace_seconds: float = Field(default=60.0, ge=20.0, le=3600.0)
+    # How long an accepted request's recorded run waits for the receiver that took it before serve
+    # or a worker may run it (deployments.run_queue).
+    receiver_grace_seconds: float = 60.0
     # A client gets this long to send a request's headers, and then its body (a slow client holds a
     # connection and its memory: it is closed).
     receiver_header_timeout: float = Field(default=10.0, gt=0, le=600)
@@ -127,6 +146,25 @@ class Settings(BaseSettings):
     # Years a period, a month or a date we are sent may lie in (kimaisync.inputs).
     year_min: int = Field(default=2000, ge=1900, le=9000)
     year_max: int = Field(default=2100, ge=1900, le=9000)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _tracker_settings(cls, data, handler):
+        """The selected tracker's required settings, reported with every other problem at once."""
+        problems = []
+        try:
+            settings = handler(data)
+        except ValidationError as err:
+            settings, problems = None, err.errors()
+        given = data if isinstance(data, dict) else {}
+        name = str(given.get("tracker") or "kimai").strip().lower()
+        for var in REQUIRED_BY_TRACKER.get(name, ()):
+            value = given.get(var)
+            if value is None or (isinstance(value, str) and not value):
+                problems.append(InitErrorDetails(type="missing", loc=(var,), input=None))
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems, hide_input=True)
+        return settings
 
     @field_validator("fallback_sync_cron")
     @classmethod
@@ -165,13 +203,27 @@ class Settings(BaseSettings):
 
     @field_validator("api_token")
     @classmethod
-    def _token(cls, v: SecretStr) -> SecretStr:
+    def _token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return v
         if not v.get_secret_value().strip():
             raise ValueError("is empty")
         if not all("!" <= c <= "~" for c in v.get_secret_value().strip()):  # else every verb died in a traceback
             raise ValueError("contains characters that cannot be sent in an HTTP header (spaces, line breaks or "
                              "non-ASCII)")
         return v
+
+    @field_validator("receiver_grace_seconds", mode="before")
+    @classmethod
+    def _grace(cls, v):
+        try:
+            value = float(v)
+        except (TypeError, ValueError):
+            raise ValueError("must be a number of seconds") from None
+        if value < MIN_RECEIVER_GRACE:
+            raise ValueError(f"must be at least {MIN_RECEIVER_GRACE:g} s (runners and workers take runs due "
+                             "within 10 s)")
+        return value
 
     @field_validator("writer_lock_database_url", mode="before")
     @classmethod
@@ -212,7 +264,7 @@ class Settings(BaseSettings):
     @property
     def kimai_base(self) -> str:
         """The endpoint without a trailing slash (the old service wanted `.../api`)."""
-        return str(self.kimai_endpoint).rstrip("/")
+        return str(self.kimai_endpoint).rstrip("/") if self.kimai_endpoint is not None else ""
 
     @property
     def sparql_query_url(self) -> str:
@@ -238,6 +290,8 @@ class Settings(BaseSettings):
     def warnings(self) -> list[str]:
         """What the old service warned about: plain http and a trailing slash."""
         out = []
+        if self.kimai_endpoint is None:
+            return out
         raw = str(self.kimai_endpoint)
         if raw.startswith("http://") and self.kimai_endpoint.host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
             out.append("KIMAI_ENDPOINT uses http://: the API token travels unencrypted; use https://")
@@ -247,16 +301,31 @@ class Settings(BaseSettings):
             out.append("KIMAI_ENDPOINT should end with /api, e.g. https://kimai.example.org/api")
         return out
 
+    def shown(self) -> list[tuple[str, str]]:
+        """Every setting as (VARIABLE, value as in effect), secrets masked: what `kimai-sync check` prints."""
+        secret = self.api_token.get_secret_value().strip()
+        out = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = "***" if name == "api_token" else _scrubbed(value.get_secret_value(), secret)
+            else:
+                text = "(unset)" if value is None else _scrubbed(str(value), secret)
+            out.append((name.upper(), text))
+        return out
+
     def describe(self) -> str:
         """One line naming the endpoints we talk to; the token is never part of it."""
         graphs = (f" graphs kimai={self.kimai_graph} timekeeper={self.timekeeper_graph}"
                   if self.kimai_graph or self.timekeeper_graph else "")
 
         def shown(url: str) -> str:  # without the password of a proxy login in the URL
-            return _scrubbed(url, self.api_token.get_secret_value().strip())
+            return _scrubbed(url, self.api_token.get_secret_value().strip() if self.api_token else None)
 
-        return (f"Kimai {shown(self.kimai_base)}"
-                + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
+        tracker = (f"Kimai {shown(self.kimai_base)}"
+                   + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
+                   if self.tracker == "kimai" else f"tracker {self.tracker}")
+        return (tracker
                 + f"; SPARQL query {shown(self.sparql_query_url)} update {shown(self.sparql_update_url)}"
                 + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")
                 + graphs + f"; timezone {self.timezone}"

@@ -1,9 +1,8 @@
 """Prefect tasks of the Kimai → Timekeeper syncs (reference data and accounts), one per batch.
 
 A task is a bulk step (one Kimai listing, one store read, all writes), never a record: a task
-run costs about 50 ms of Prefect time. The clients already retry transient failures inside a
-task; a task is retried once more only for transient failures (`errors.is_retryable`), never
-for a wrong token, a refused query or an unreachable store, which fail the run at once.
+run costs about 50 ms of Prefect time. The clients retry transient failures (kimaisync.retry);
+a task is not retried again on top of that.
 Big inputs are passed `quote`d so Prefect does not walk them; nothing is cached (inputs hold
 clients and a token).
 """
@@ -15,8 +14,7 @@ from dataclasses import dataclass
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from kimaisync.errors import is_fatal, is_retryable
-from kimaisync.kimai import KimaiActivity, KimaiClient, KimaiCustomer, KimaiProject, KimaiUser
+from kimaisync.trackers.kimai2 import KimaiActivity, KimaiClient, KimaiCustomer, KimaiProject, KimaiUser
 from kimaisync.plan.reference import REFERENCE_PREDICATES, REFERENCE_TYPES
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.sparql.client import SparqlClient
@@ -24,16 +22,7 @@ from kimaisync.store.accounts import read_accounts, read_linked_accounts
 from kimaisync.store.reference import Change, StoredResource, apply_changes, read_resources
 
 
-def retry_transient(task, task_run, state) -> bool:
-    """Prefect `retry_condition_fn`: retry only what `errors.is_retryable` calls transient."""
-    try:
-        state.result()
-    except Exception as exc:  # noqa: BLE001 - the decision is is_retryable's
-        return is_retryable(exc) and not is_fatal(exc)
-    return False
-
-
-_OPTS = dict(retries=1, retry_delay_seconds=5, retry_condition_fn=retry_transient, cache_policy=NO_CACHE)
+_OPTS = dict(cache_policy=NO_CACHE)
 
 
 @dataclass(frozen=True)

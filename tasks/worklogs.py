@@ -21,14 +21,13 @@ from kimaisync import marker as markers
 from kimaisync.apply.order import lanes
 from kimaisync.apply.timesheets import Applier, Outcome, Started
 from kimaisync.errors import KimaiNotFoundError, KimaiPermissionError
-from kimaisync.kimai import KimaiClient
-from kimaisync.kimai.models import KimaiUser
+from kimaisync.trackers.kimai2 import KimaiClient
+from kimaisync.trackers.kimai2.models import KimaiUser
 from kimaisync.plan.worklogs import Plan, PlanOptions, plan
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.sparql.client import SparqlClient, chunked
 from kimaisync.store import worklogs as store
 from kimaisync.timekeeper import TimekeeperSnapshot
-from tasks.common import READ_RETRIES
 
 UTC = dt.timezone.utc
 APPLY_BATCH = 500
@@ -52,7 +51,7 @@ def _logger():
         return logging.getLogger("kimaisync.flows")
 
 
-@task(name="read-timekeeper-work-logs", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-timekeeper-work-logs", cache_policy=NO_CACHE)
 def read_timekeeper_period(sparql: SparqlClient, settings, start: dt.date, end: dt.date) -> TimekeeperSnapshot:
     snap = store.read_snapshot(sparql, start, end, homepage=settings.kimai_account_service_homepage,
                                resource_base=settings.resource_base_uri)
@@ -92,13 +91,13 @@ def period_window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetim
             dt.datetime.combine(end + dt.timedelta(days=1), dt.time(23, 59, 59), UTC))
 
 
-@task(name="list-kimai-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="list-kimai-timesheets", cache_policy=NO_CACHE)
 def list_kimai_timesheets(kimai: KimaiClient, start: dt.date, end: dt.date) -> list:
     """Kimai's timesheets of the period, all users; runs beside the store read."""
     return kimai.timesheets(*period_window(start, end))
 
 
-@task(name="read-kimai-timesheets", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="read-kimai-timesheets", cache_policy=NO_CACHE)
 def read_kimai_period(kimai: KimaiClient, snap: TimekeeperSnapshot, start: dt.date, end: dt.date,
                       concurrency: int = 4, listed: list | None = None) -> KimaiPeriod:
     """Kimai's side: the period's listing (unless given), what work logs point at elsewhere, users."""
@@ -112,7 +111,7 @@ def read_kimai_period(kimai: KimaiClient, snap: TimekeeperSnapshot, start: dt.da
     return KimaiPeriod(listed + extra, users, missing, warnings)
 
 
-@task(name="plan-work-log-changes", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="plan-work-log-changes", cache_policy=NO_CACHE)
 def plan_work_logs(sparql: SparqlClient, snap: TimekeeperSnapshot, kimai: KimaiPeriod, options: PlanOptions) -> Plan:
     """Plan; timesheets no work log of the snapshot holds are first checked against the whole store."""
     in_snapshot = {l.kimai_id for l in snap.work_logs} | {l.uuid for l in snap.work_logs}
@@ -141,7 +140,7 @@ def apply_kimai_moves(applier: Applier, lanes: list) -> list[Outcome]:
     return outcomes
 
 
-@task(name="record-kimai-ids", cache_policy=NO_CACHE, **READ_RETRIES)
+@task(name="record-kimai-ids", cache_policy=NO_CACHE)
 def record_kimai_ids(sparql: SparqlClient, graphs: Graphs, outcomes: list[Outcome]) -> int:
     """Write each synced work log's Kimai id, and drop the ids of deleted work logs, in batches."""
     ids = {o.action.work_log: o.timesheet_id for o in outcomes

@@ -1,7 +1,8 @@
 """Carrying out a work-log plan in Kimai: bounded parallel writes, one outcome per action.
 
-Transient failures are retried with backoff (429 after its Retry-After), as decided in
-kimaisync.errors (the client retries idempotent requests; creates are retried here). A create is never simply repeated: after a failure that may have committed
+Transient failures are retried by the one policy of kimaisync.retry (the client retries idempotent
+requests; creates are retried here, the same number of times with the same waits). A create is
+never simply repeated: after a failure that may have committed
 (a lost or unreadable reply, a 5xx), the timesheet is looked up by its marker first and adopted
 when found, so one work log never gets two timesheets; the same look comes before giving up, so
 a record that did land is never reported failed. Validation errors are not retried and keep Kimai's
@@ -31,10 +32,10 @@ from kimaisync.errors import (
     KimaiTransportError,
     KimaiValidationError,
     is_retryable,
-    retry_delay,
 )
-from kimaisync.kimai.models import TimesheetWrite
+from kimaisync.trackers.kimai2.models import TimesheetWrite
 from kimaisync.plan.worklogs import Action
+from kimaisync.retry import retry_delay
 
 Status = Literal["created", "updated", "deleted", "unchanged", "skipped", "blocked", "failed"]
 

@@ -15,13 +15,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from kimaisync.kimai import KimaiClient
+    from kimaisync.trackers.kimai2 import KimaiClient
     from kimaisync.sparql.client import SparqlClient
 
     settings = settings_or_exit()
     if settings is None:
         return 2
     print(f"settings: ok ({settings.describe()})")
+    for var, value in settings.shown():
+        print(f"  {var}={value}")
     failed = False
 
     with KimaiClient.from_settings(settings) as kimai:

@@ -25,8 +25,9 @@ from typing import Iterable, Iterator
 from SPARQLWrapper import JSON, POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper import SPARQLExceptions
 
-from kimaisync.errors import SparqlQueryError, SparqlUnavailableError, is_retryable, retry_delay
+from kimaisync.errors import SparqlQueryError, SparqlUnavailableError
 from kimaisync.rdf.vocab import PREFIXES
+from kimaisync.retry import call_with_retry
 from kimaisync.sparql.escape import uri as _uri
 
 log = logging.getLogger("kimaisync.sparql")
@@ -117,7 +118,7 @@ class SparqlClient:
             body = result.response.read()
         except SPARQLExceptions.QueryBadFormed as e:
             raise SparqlQueryError(f"{endpoint} rejected the {what} as malformed: {_short(e)}") from None
-        except (SPARQLExceptions.Unauthorized,) as e:
+        except SPARQLExceptions.Unauthorized as e:
             raise SparqlQueryError(f"{endpoint} refused the {what} (401): check credentials/scope: {_short(e)}") from None
         except SPARQLExceptions.EndPointNotFound as e:
             raise SparqlQueryError(f"{endpoint} not found (404): check MU_SPARQL_ENDPOINT: {_short(e)}") from None
@@ -149,17 +150,11 @@ class SparqlClient:
             raise SparqlUnavailableError(f"{endpoint} answered the query with a body that is not JSON") from None
 
     def _run(self, text: str, *, is_update: bool):
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return self._run_once(text, is_update=is_update)
-            except Exception as exc:  # noqa: BLE001 - decided by is_retryable
-                if attempt > self.retries or not is_retryable(exc):
-                    raise
-                delay = retry_delay(exc, attempt)
-                log.warning("triplestore failed (%s); retry %d/%d in %.1fs", exc, attempt, self.retries, delay)
-                self._sleep(delay)
+        def on_retry(exc: BaseException, attempt: int, delay: float) -> None:
+            log.warning("triplestore failed (%s); retry %d/%d in %.1fs", exc, attempt, self.retries, delay)
+
+        return call_with_retry(lambda: self._run_once(text, is_update=is_update), attempts=self.retries + 1,
+                               sleep=self._sleep, on_retry=on_retry)
 
     # ------------------------------------------------------------------ public face
 

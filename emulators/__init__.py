@@ -1,0 +1,1 @@
+"""Tracker emulators: test and demo equipment, one package per tracker. Production code never imports them."""
