@@ -83,7 +83,7 @@ def recover_interrupted_runs(deployment_ids) -> list[str]:
     return lines
 
 
-def run_serve(host: str, port: int) -> int:
+def run_serve(host: str, port: int, settings=None) -> int:
     import asyncio
 
     from prefect.exceptions import TerminationSignal
@@ -94,7 +94,7 @@ def run_serve(host: str, port: int) -> int:
     from kimaisync.settings import load_settings
     from kimaisync.sparql.client import SparqlClient
 
-    settings = load_settings()
+    settings = settings or load_settings()
     deps = build_deployments(settings)
     # What prefect.serve() does, in two steps: each deployment is registered once (serve() would
     # register them all again after we did, to learn their ids, and every registration makes

@@ -22,4 +22,4 @@ def run(args) -> int:
         return 2
     from deployments.serve import run_serve
 
-    return run_serve(settings.receiver_host, settings.receiver_port)
+    return run_serve(settings.receiver_host, settings.receiver_port, settings)
