@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from prefect.settings import PREFECT_API_URL
 
     from deployments.receiver import ListenError, RunningReceiver, flows_by_route
+    from deployments.journal import Journal
     from deployments.run_queue import RunQueue
     from kimaisync.sparql.client import SparqlClient
 
@@ -68,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"receiver: {err}", file=sys.stderr)
         return 1
     try:
-        receiver = RunningReceiver(RunQueue(flows_by_route(), ids, grace=settings.receiver_grace_seconds),
+        receiver = RunningReceiver(RunQueue(flows_by_route(), ids, grace=settings.receiver_grace_seconds,
+                                            journal=Journal.in_prefect_home()),
                                    SparqlClient.from_settings(settings), host=settings.receiver_host,
                                    port=settings.receiver_port, settings=settings)
     except ListenError as err:

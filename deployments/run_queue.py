@@ -35,8 +35,11 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from deployments.journal import Journal
 
 from kimaisync.settings import Settings
 
@@ -62,6 +65,7 @@ class Job:
     failure: tuple[int, BaseException] | None = None  # the last version whose recording failed, and why
     record_closed: bool = False  # executed and tidied: its flow run is the record
     placeholder: Any = None  # the recorded flow run, once recorded
+    journal_row: int | None = None  # its row in the journal, while it is there
     finished: threading.Event = field(default_factory=threading.Event)  # executed here, with `outcome`
     outcome: str = ""
     lease_lost: bool = False  # the placeholder was taken (started elsewhere) before this run finished
@@ -77,8 +81,9 @@ class RunQueue:
     """`submit` enqueues and records (when deployments are known); one thread executes."""
 
     def __init__(self, flows: dict[str, Any], deployment_ids: dict[str, UUID] | None = None,
-                 grace: float | None = None):
+                 grace: float | None = None, journal: "Journal | None" = None):
         self.flows = flows
+        self.journal = journal
         self.deployment_ids = deployment_ids or {}
         self.grace = DEFAULT_GRACE if grace is None else grace
         self._live: set[Job] = set()  # accepted, not yet executed: their placeholders are leases to renew
@@ -102,6 +107,13 @@ class RunQueue:
         self._renewer = threading.Thread(target=self._renew, name="run-queue-lease", daemon=True)
         self._renewer.start()
         self.executed: list[tuple[str, dict, str]] = []  # (flow, parameters, final state) for reports and tests
+        self._unrecorded: set[Job] = set()  # journalled, not yet (fully) recorded in Prefect
+        self._recorder_wake = threading.Event()
+        self._recorder: threading.Thread | None = None
+        if journal is not None:
+            self._recorder = threading.Thread(target=self._record_journalled, name="run-queue-record", daemon=True)
+            self._recorder.start()
+            self._take_up(journal.pending())
 
     # ------------------------------------------------------------------ accepting
 
@@ -179,9 +191,78 @@ class RunQueue:
                 self._busy += 1
         for job in new:
             self._queue.put(job)  # execution may start now
-        for job, version in targets.items():
-            self._ensure_recorded(job, version)
+        if self.journal is None:
+            for job, version in targets.items():
+                self._ensure_recorded(job, version)
+            return added or not keys
+        for job in targets:  # on the disk before the answer; in Prefect right after
+            self._journal(job)
+        self._recorder_wake.set()
         return added or not keys
+
+    def _journal(self, job: Job) -> None:
+        with self._lock:
+            name, parameters, row = job.name, job.run_parameters(), job.journal_row
+            if row is None and job.record_closed:
+                return  # completed meanwhile: nothing left to keep
+        row = self.journal.save(row, name, parameters)
+        with self._lock:
+            job.journal_row = row
+            self._unrecorded.add(job)
+            if job.record_closed:  # completed while being written: forget it after all
+                self.journal.forget(row)
+                self._unrecorded.discard(job)
+
+    def _take_up(self, rows) -> None:
+        """Accept again what a process that died left in the journal (it had answered 2xx for it)."""
+        for row, name, parameters in rows:
+            if name not in self.flows:
+                self.journal.forget(row)
+                continue
+            params = dict(parameters)
+            keys = params.pop("work_logs", None) if name == "delta" else None
+            refused = params.pop("refused", ()) if name == "delta" else ()
+            log.warning("taking up %s accepted before a restart: %s", name,
+                        f"{len(keys)} work logs" if keys is not None else params)
+            if keys is not None and not keys:
+                self.journal.forget(row)
+                continue
+            self.submit(name, params, keys or frozenset(), refused)
+            self.journal.forget(row)
+
+    def _record_journalled(self) -> None:
+        """Record the journalled runs in Prefect; while Prefect is away, keep trying."""
+        pause = 0.0
+        while not self._stopping.is_set():
+            if not self._recorder_wake.wait(1.0) and not self._unrecorded:
+                continue
+            self._recorder_wake.clear()
+            if pause:
+                self._stopping.wait(pause)
+            with self._lock:
+                jobs = sorted(self._unrecorded, key=lambda j: j.journal_row or 0)
+            failed = False
+            for job in jobs:
+                try:
+                    self._ensure_recorded(job, job.version)
+                except Exception as exc:  # noqa: BLE001 - kept in the journal; tried again
+                    if not failed and pause == 0.0:
+                        log.warning("could not record the %s run in Prefect (kept on disk, retrying): %s",
+                                    job.name, exc)
+                    failed = True
+                    with self._recording:
+                        job.failure = None  # the next round tries again
+                    continue
+                with self._lock:
+                    settled = job.record_closed or (not job.open and job.recorded_version >= job.version)
+                    if job.recorded_version >= job.version or job.record_closed:
+                        self._unrecorded.discard(job)
+                    done = settled and job.finished.is_set()
+                if done:  # its run failed and Prefect holds its retry, or it completed: the disk copy goes
+                    self.journal.forget(job.journal_row)
+            pause = min(5.0, max(0.5, pause * 2)) if failed else 0.0
+            if failed:
+                self._recorder_wake.set()
 
     def _ensure_recorded(self, job: Job, version: int) -> None:
         """Return once the job's placeholder holds `version` (or its executed run is the record).
@@ -249,6 +330,13 @@ class RunQueue:
                 self._recording.wait_for(lambda: not job.recording, timeout=120)
                 if outcome == "COMPLETED":
                     job.record_closed = True
+            if self.journal is not None:
+                with self._lock:
+                    held = outcome == "COMPLETED" or job.recorded_version >= job.version
+                    if outcome == "COMPLETED":
+                        self._unrecorded.discard(job)
+                if held:  # else the recorder forgets it once Prefect holds the run's retry
+                    self.journal.forget(job.journal_row)
             try:
                 if job.placeholder is not None and outcome == "COMPLETED" and not job.lease_lost:
                     with self._api_lock:  # the executed run is the record now
@@ -354,6 +442,9 @@ class RunQueue:
         self._cleanup.put(None)
         self._tidier.join(timeout=30)
         self._renewer.join(timeout=30)
+        if self._recorder is not None:
+            self._recorder_wake.set()
+            self._recorder.join(timeout=30)
         if self._runner is not None:
             self._runner.stop()
         with self._api_lock:

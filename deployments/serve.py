@@ -89,6 +89,7 @@ def run_serve(host: str, port: int, settings=None) -> int:
     from prefect.exceptions import TerminationSignal
     from prefect.runner import Runner
 
+    from deployments.journal import Journal
     from deployments.receiver import RunningReceiver, flows_by_route
     from deployments.run_queue import RunQueue
     from kimaisync.settings import load_settings
@@ -105,7 +106,7 @@ def run_serve(host: str, port: int, settings=None) -> int:
     for line in recover_interrupted_runs(set(ids.values())):
         print(f"kimai-sync serve: {line}", flush=True)
     runs = RunQueue(flows_by_route(), {route: ids[name] for route, name in route_deployment_names(settings).items()},
-                    grace=settings.receiver_grace_seconds)
+                    grace=settings.receiver_grace_seconds, journal=Journal.in_prefect_home())
     receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port, settings=settings)
     print(f"kimai-sync serve: receiver on {receiver.url}, {len(deps)} deployments; {settings.describe()}",
           flush=True)
