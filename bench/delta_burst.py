@@ -13,6 +13,8 @@ duration). Not a test: it asserts nothing.
 
     .venv/bin/python bench/delta_burst.py                  # 200 deltas in 10 s over 20 work logs
     .venv/bin/python bench/delta_burst.py --large          # 2,000 deltas in 60 s over 500 work logs
+
+BURST_TRACE=1 prints every answer's time in order; KEEP_SERVE_LOG=FILE keeps serve's log.
 """
 
 from __future__ import annotations
