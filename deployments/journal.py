@@ -25,8 +25,10 @@ class Journal:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a commit is on the disk before the answer
+        # `held`: Prefect holds a run with these very parameters (a restart need not take the row up)
         self._db.execute("CREATE TABLE IF NOT EXISTS accepted (id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                         "parameters TEXT NOT NULL)")
+                         "parameters TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 0, "
+                         "held INTEGER NOT NULL DEFAULT 0)")
 
     @classmethod
     def in_prefect_home(cls) -> "Journal":
@@ -34,14 +36,22 @@ class Journal:
 
         return cls(Path(get_current_settings().home) / FILE_NAME)
 
-    def save(self, row: int | None, name: str, parameters: dict) -> int:
+    def save(self, row: int | None, name: str, parameters: dict, version: int = 0) -> int:
         """Write (or rewrite) one accepted run; its row id."""
         text = json.dumps(parameters)
         with self._lock:
             if row is None:
-                return self._db.execute("INSERT INTO accepted (name, parameters) VALUES (?, ?)", (name, text)).lastrowid
-            self._db.execute("UPDATE accepted SET parameters = ? WHERE id = ?", (text, row))
+                return self._db.execute("INSERT INTO accepted (name, parameters, version) VALUES (?, ?, ?)",
+                                        (name, text, version)).lastrowid
+            self._db.execute("UPDATE accepted SET parameters = ?, version = ?, held = 0 WHERE id = ?",
+                             (text, version, row))
             return row
+
+    def held(self, row: int | None, version: int) -> None:
+        """Prefect holds this version of the run (a later version written meanwhile is not)."""
+        if row is not None:
+            with self._lock:
+                self._db.execute("UPDATE accepted SET held = 1 WHERE id = ? AND version = ?", (row, version))
 
     def forget(self, row: int | None) -> None:
         if row is not None:
@@ -49,9 +59,14 @@ class Journal:
                 self._db.execute("DELETE FROM accepted WHERE id = ?", (row,))
 
     def pending(self) -> list[tuple[int, str, dict]]:
+        """The runs Prefect may not hold yet (the others are its to run)."""
         with self._lock:
-            rows = self._db.execute("SELECT id, name, parameters FROM accepted ORDER BY id").fetchall()
+            rows = self._db.execute("SELECT id, name, parameters FROM accepted WHERE held = 0 ORDER BY id").fetchall()
         return [(row, name, json.loads(text)) for row, name, text in rows]
+
+    def held_rows(self) -> list[int]:
+        with self._lock:
+            return [row for (row,) in self._db.execute("SELECT id FROM accepted WHERE held = 1")]
 
     def close(self) -> None:
         with self._lock:

@@ -108,6 +108,7 @@ class RunQueue:
         self._renewer.start()
         self.executed: list[tuple[str, dict, str]] = []  # (flow, parameters, final state) for reports and tests
         self._unrecorded: set[Job] = set()  # journalled, not yet (fully) recorded in Prefect
+        self._journal_lock = threading.Lock()
         self._recorder_wake = threading.Event()
         self._recorder: threading.Thread | None = None
         if journal is not None:
@@ -201,20 +202,26 @@ class RunQueue:
         return added or not keys
 
     def _journal(self, job: Job) -> None:
-        with self._lock:
-            name, parameters, row = job.name, job.run_parameters(), job.journal_row
-            if row is None and job.record_closed:
-                return  # completed meanwhile: nothing left to keep
-        row = self.journal.save(row, name, parameters)
-        with self._lock:
-            job.journal_row = row
-            self._unrecorded.add(job)
-            if job.record_closed:  # completed while being written: forget it after all
+        with self._journal_lock:  # one row per job, however many requests write it at once
+            with self._lock:
+                name, parameters, row, version = job.name, job.run_parameters(), job.journal_row, job.version
+                if row is None and job.record_closed:
+                    return  # completed meanwhile: nothing left to keep
+            row = self.journal.save(row, name, parameters, version)
+            with self._lock:
+                job.journal_row = row
+                self._unrecorded.add(job)
+                closed = job.record_closed
+            if closed:  # completed while being written: forget it after all
                 self.journal.forget(row)
-                self._unrecorded.discard(job)
+                with self._lock:
+                    self._unrecorded.discard(job)
 
     def _take_up(self, rows) -> None:
-        """Accept again what a process that died left in the journal (it had answered 2xx for it)."""
+        """Accept again what a process that died left in the journal (it had answered 2xx for it);
+        what Prefect already holds is Prefect's to run, when it comes due."""
+        for row in self.journal.held_rows():
+            self.journal.forget(row)
         for row, name, parameters in rows:
             if name not in self.flows:
                 self.journal.forget(row)
@@ -253,6 +260,8 @@ class RunQueue:
                     with self._recording:
                         job.failure = None  # the next round tries again
                     continue
+                if job.placeholder is not None:
+                    self.journal.held(job.journal_row, job.recorded_version)
                 with self._lock:
                     settled = job.record_closed or (not job.open and job.recorded_version >= job.version)
                     if job.recorded_version >= job.version or job.record_closed:

@@ -75,7 +75,7 @@ def test_an_answer_waits_for_the_disk_not_for_prefect_and_the_record_follows(tmp
                 break
             deadline.wait(0.2)
         assert list(api.made.values()) == [{"work_logs": [LOG]}]  # the failed run's retry is in Prefect
-        assert journal.pending() == []
+        assert journal.pending() == [] and journal.held_rows() == []
     finally:
         runs.stop()
 
@@ -94,11 +94,13 @@ def test_a_completed_run_leaves_nothing_in_the_journal_or_in_prefect(tmp_path):
     assert sorted(api.deleted) == sorted(api.made)  # every placeholder made was deleted
 
 
-def test_what_a_dead_process_accepted_is_taken_up_at_start(tmp_path):
+def test_what_a_dead_process_accepted_is_taken_up_at_start_unless_prefect_holds_it(tmp_path):
     path = tmp_path / "journal.sqlite3"
     left = Journal(path)  # as a process that answered 2xx and died before Prefect held it
     left.save(None, "delta", {"work_logs": [LOG], "refused": ["subject '_:b0' no scheme"]})
     left.save(None, "lock", {"month": 3, "year": 2025})
+    held = left.save(None, "lock", {"month": 4, "year": 2025}, version=2)
+    left.held(held, 2)  # Prefect holds this one: its runner or a worker runs it when it comes due
     left.close()
     api, delta, lock = Placeholders(), StubFlow(), StubFlow()
     journal = Journal(path)
@@ -109,4 +111,4 @@ def test_what_a_dead_process_accepted_is_taken_up_at_start(tmp_path):
         runs.stop()
     assert delta.calls == [{"work_logs": [LOG], "refused": ["subject '_:b0' no scheme"]}]
     assert lock.calls == [{"month": 3, "year": 2025}]
-    assert journal.pending() == []
+    assert journal.pending() == [] and journal.held_rows() == []
