@@ -166,7 +166,6 @@ def main() -> None:
                             futures.append(pool.submit(post, delta_body(log, duration=duration), due))
                         sent = time.monotonic() - t0
                         answers = [f.result() for f in futures]
-                        answered = time.monotonic() - t0
                     converged = wait_for(kimai_right, 300, "Kimai to agree with the store")
                     load_after = os.getloadavg()[0]
                     try:  # completed runs' placeholders are deleted just after they end

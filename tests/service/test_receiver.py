@@ -119,8 +119,6 @@ def test_deltas_for_a_waiting_work_log_coalesce():
 @pytest.mark.parametrize("fails", [False, True])
 def test_a_coalesced_delta_is_answered_only_once_the_run_it_joined_is_recorded(monkeypatch, fails):
     """Its 2xx promises the work is recorded in Prefect: the run it joined must be, first."""
-    import deployments.run_queue as rq
-
     busy, delta = StubFlow(hold=True), StubFlow()
     runs = RunQueue({"period": busy, "delta": delta}, {"delta": "a-deployment-id"})
     allow = threading.Event()
@@ -166,8 +164,6 @@ def test_a_coalesced_delta_is_answered_only_once_the_run_it_joined_is_recorded(m
 def test_recorded_runs_are_renewed_while_their_work_waits_or_executes_and_not_after(monkeypatch):
     """The lease: a recorded run is pushed forward while this process still has its work to do
     (serve's runner would otherwise start a copy of a long run); once executed, no longer."""
-    import deployments.run_queue as rq
-
     busy, delta = StubFlow(hold=True), StubFlow()
     runs = RunQueue({"period": busy, "delta": delta}, {"period": "dep-1", "delta": "dep-2"}, grace=0.4)
     renewed: list[str] = []

@@ -99,7 +99,7 @@ def test_a_burst_of_200_deltas_over_20_work_logs_converges_in_at_most_20_runs(ki
         with httpx.Client(timeout=120, limits=httpx.Limits(max_connections=100)) as client, \
                 concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
             futures = []
-            for i in range(200):  # over about 5 s, as people edit; each change is in the store before its delta
+            for _ in range(200):  # over about 5 s, as people edit; each change is in the store before its delta
                 log, duration = rng.choice(logs), rng.choice(list(MINUTES))
                 store.update(f'DELETE {{ GRAPH ?g {{ <{log}> cal:duration ?d }} }} '
                              f'INSERT {{ GRAPH ?g {{ <{log}> cal:duration "{duration}" }} }} '
