@@ -50,6 +50,7 @@ RECEIVER_TAG = "receiver"  # on the flow runs executed here, at once (serve's re
 MAX_KEYS = 1000  # work-log IRIs per run: about 80 KB of parameters, well under Prefect's 512 KB
 SPACING = {"delta": 1.0}  # seconds between the starts of two runs of these
 RECORD_WAIT = 300.0  # a request waits at most this long for its run to be recorded
+MAX_REFUSED = 100  # dropped parts named in one run's parameters (about 20 KB at most)
 
 
 def route_tag(name: str) -> str:
@@ -75,10 +76,25 @@ class Job:
     outcome: str = ""
     lease_lost: bool = False  # the placeholder was taken (started elsewhere) before this run finished
 
+    refused_more: int = 0  # dropped parts past MAX_REFUSED, counted only
+
+    def refuse(self, what) -> None:
+        """Note what the receiver dropped from a request this run serves (a bounded list: a flood of
+        poisoned deltas must not grow the run's parameters past what Prefect takes)."""
+        for line in what:
+            if line in self.refused:
+                continue
+            if len(self.refused) < MAX_REFUSED:
+                self.refused.append(line)
+            else:
+                self.refused_more += 1
+        self.version += 1
+
     def run_parameters(self) -> dict[str, Any]:
         if self.keys is None:
             return self.parameters
-        extra = {"refused": list(self.refused)} if self.refused else {}
+        refused = self.refused + ([f"and {self.refused_more} more"] if self.refused_more else [])
+        extra = {"refused": refused} if refused else {}
         return {**self.parameters, "work_logs": sorted(self.keys), **extra}
 
 
@@ -189,8 +205,7 @@ class RunQueue:
                     if job not in touched:
                         touched.append(job)
                 if refused:
-                    touched[0].refused.extend(r for r in refused if r not in touched[0].refused)
-                    touched[0].version += 1
+                    touched[0].refuse(refused)
                 targets = {job: job.version for job in touched}
             for job in new:
                 self._live.add(job)

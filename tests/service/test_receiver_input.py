@@ -196,3 +196,14 @@ def test_a_burst_of_deltas_is_coalesced_into_few_runs_that_cover_every_work_log(
     calls = flows["delta"].calls
     assert len(calls) <= 20  # one run per request would be 200
     assert {log for c in calls for log in c["work_logs"]} == set(logs)
+
+
+def test_a_flood_of_poisoned_deltas_names_a_bounded_number_of_drops_in_the_run():
+    from deployments.run_queue import MAX_REFUSED, Job
+
+    job = Job("delta", {}, keys={LOG: None})
+    for i in range(MAX_REFUSED + 50):  # each request's drops, joining one waiting run
+        job.refuse([f"subject 'bad subject {i}' no scheme (an absolute IRI starts like http:)"])
+    refused = job.run_parameters()["refused"]
+    assert len(refused) == MAX_REFUSED + 1 and refused[-1] == "and 50 more"
+    assert len(json.dumps(job.run_parameters())) < 100_000  # Prefect takes up to 512 KB of parameters
