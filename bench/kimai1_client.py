@@ -62,7 +62,7 @@ def main() -> None:
             who = people[n % len(people)]
             day = dt.date(2026, 6, 1) + dt.timedelta(days=(n // len(people)) // 8 % 28)
             begin = dt.datetime.combine(day, dt.time(8), zone) + dt.timedelta(hours=(n // len(people)) % 8)
-            writes.append(EntryWrite(who.id, 1, 1, f"[tk:bench-{n}]", begin, begin + dt.timedelta(minutes=50)))
+            writes.append(EntryWrite(who.id, 1, "1-1", f"[tk:bench-{n}]", begin, begin + dt.timedelta(minutes=50)))
         for p in people:
             tracker.session(p.id).k1.key()  # logins outside the clock, as a run makes them once
 

@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_or_exit(receiver_host=args.host, receiver_port=args.port)
     if settings is None:
         return 2
+    from kimaisync.prefect_server import export_client_auth
+
+    export_client_auth(settings)  # before Prefect reads its settings: a server with a login gets it
     from prefect.settings import PREFECT_API_URL
 
     from deployments.receiver import ListenError, RunningReceiver, flows_by_route

@@ -6,6 +6,8 @@ the entries the sync keeps (those with its marker) of the tracker users linked t
 owner's local date (a day tracker's own date). Hours people typed into the tracker themselves are
 shown beside, not compared. Columns are named after the tracker (`kimai_hours` for Kimai 2).
 Rows are keyed by the person's IRI: two people who share a display name are two rows.
+Rows are plain dicts (a table artifact takes them as they are): no data-frame library to load,
+which a CLI verb would pay for at every start.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import pandas as pd
 
 from kimaisync.durations import DurationError, parse_minutes
 from kimaisync.marker import marker_of
@@ -29,8 +29,9 @@ COLUMNS = columns()
 
 
 def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, *,
-                   period: tuple[dt.date, dt.date], default_zone: str, tracker: str = "kimai") -> pd.DataFrame:
-    """`tracker`: the tracker's name (`Tracker.name`), which names its columns."""
+                   period: tuple[dt.date, dt.date], default_zone: str, tracker: str = "kimai") -> list[dict]:
+    """One row per person and day (`columns(tracker)`), by person name, person and date. `tracker`:
+    the tracker's name (`Tracker.name`), which names its columns."""
     person_of_user: dict = {}
     for person, ids in snap.accounts.items():
         for uid in ids:
@@ -83,8 +84,23 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
                      f"{tracker}_hours": round(b / 60, 2), "difference_hours": round((b - a) / 60, 2),
                      "status": "ok" if a == b else "DIFFERENT",
                      f"other_{tracker}_hours": round(other.get(key, 0) / 60, 2)})
-    return pd.DataFrame(rows, columns=columns(tracker))
+    return rows
 
 
-def differences(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame["status"] != "ok"]
+def differences(rows: list[dict]) -> list[dict]:
+    return [row for row in rows if row["status"] != "ok"]
+
+
+def differences_first(rows: list[dict]) -> list[dict]:
+    """The rows that differ, then the others, each in their order."""
+    return sorted(rows, key=lambda row: row["status"] == "ok")
+
+
+def hours_per_person(rows: list[dict], tracker: str = "kimai") -> dict[str, tuple[float, float]]:
+    """Person IRI → (Timekeeper hours, tracker hours) over the rows."""
+    out: dict[str, tuple[float, float]] = {}
+    for row in rows:
+        tk, tr = out.get(row["person_iri"], (0.0, 0.0))
+        out[row["person_iri"]] = (tk + row["timekeeper_hours"], tr + row[f"{tracker}_hours"])
+    return out
+

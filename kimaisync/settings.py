@@ -77,6 +77,11 @@ EXAMPLES = {
     "KIMAI_TIMEOUT": "KIMAI_TIMEOUT=30",
     "SPARQL_TIMEOUT": "SPARQL_TIMEOUT=60",
     "WRITER_LOCK_DATABASE_URL": "WRITER_LOCK_DATABASE_URL=postgresql://kimai_sync:<password>@db-host:5432/prefect",
+    "PREFECT_API_URL": "PREFECT_API_URL=http://prefect:4200/api",
+    "PREFECT_SERVER_API_PORT": "PREFECT_SERVER_API_PORT=4200",
+    "PREFECT_SERVER_API_AUTH_STRING": "PREFECT_SERVER_API_AUTH_STRING=operator:<a long random password>",
+    "PREFECT_API_AUTH_STRING": "PREFECT_API_AUTH_STRING=operator:<the server's PREFECT_SERVER_API_AUTH_STRING>",
+    "RUN_RETENTION_DAYS": "RUN_RETENTION_DAYS=90 (0 keeps every run)",
     "RECEIVER_HOST": "RECEIVER_HOST=0.0.0.0",
     "RECEIVER_PORT": "RECEIVER_PORT=80",
     "RECEIVER_GRACE_SECONDS": "RECEIVER_GRACE_SECONDS=60",
@@ -153,6 +158,19 @@ class Settings(BaseSettings):
     # Unset: one work-log writer at a time on this machine (a file lock). Set, for workers on several
     # machines: a PostgreSQL advisory lock in this database (kimaisync.pg_lock).
     writer_lock_database_url: SecretStr | None = None
+    # The Prefect server: an external one (PREFECT_API_URL, Prefect's own name), or the one serve runs
+    # itself on this host and port (Prefect's names too, so its server reads the same values).
+    prefect_api_url: str | None = None
+    prefect_server_api_host: str = "127.0.0.1"
+    prefect_server_api_port: int = Field(default=4200, ge=1, le=65535)
+    # The login the server asks for (PREFECT_SERVER_API_AUTH_STRING) and the one our clients send
+    # (PREFECT_API_AUTH_STRING; unset: the server's, one stack). Secrets like the Kimai token.
+    prefect_server_api_auth_string: SecretStr | None = None
+    prefect_api_auth_string: SecretStr | None = None
+    # serve refuses a server bound beyond loopback without a login unless this says the network is private.
+    open_ui_on_private_network: bool = False
+    # Runs, their logs and artifacts older than this many days are deleted (the maintenance flow); 0 keeps all.
+    run_retention_days: int = Field(default=90, ge=0)
     # Kimai 1 (TRACKER=kimai1): the json.php URL, a login for pull, each person's password (a
     # file: Kimai 1 writes records only as the key's own user). Concurrency, timeout and retries
     # are KIMAI_CONCURRENCY, KIMAI_TIMEOUT, KIMAI_RETRIES.
@@ -318,6 +336,26 @@ class Settings(BaseSettings):
             raise ValueError(f"{v!r} is not a host name or address to listen on")
         return v
 
+    @field_validator("prefect_server_api_auth_string", "prefect_api_auth_string", mode="before")
+    @classmethod
+    def _auth_string(cls, v):
+        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
+        if raw is None or raw == "":
+            return None
+        if not all(" " <= c <= "~" for c in str(raw)):  # base64 of it goes in a header; say so before a 401
+            raise ValueError("contains characters other than printable ASCII")
+        return SecretStr(str(raw))
+
+    @field_validator("prefect_api_url", mode="before")
+    @classmethod
+    def _api_url(cls, v):
+        if v is None or not str(v).strip():
+            return None
+        v = str(v).strip().rstrip("/")
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"{v!r} is not an http(s) URL (e.g. http://prefect:4200/api)")
+        return v
+
     @field_validator("kimai1_credentials_file")
     @classmethod
     def _kimai1_credentials(cls, v: str | None) -> str | None:
@@ -448,7 +486,13 @@ class Settings(BaseSettings):
                 + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")
                 + graphs + f"; timezone {self.timezone}"
                 + "; work-log writer lock " + (f"PostgreSQL {lock_where(self.writer_lock_dsn)}" if self.writer_lock_dsn
-                                               else "on this machine only (WRITER_LOCK_DATABASE_URL unset)"))
+                                               else "on this machine only (WRITER_LOCK_DATABASE_URL unset)")
+                + "; Prefect " + (shown(self.prefect_api_url) if self.prefect_api_url
+                                  else f"server {self.prefect_server_api_host}:{self.prefect_server_api_port}")
+                + ", auth string " + ("set" if self.prefect_api_auth_string or self.prefect_server_api_auth_string
+                                      else "unset")
+                + (f"; run history kept {self.run_retention_days} days" if self.run_retention_days
+                   else "; run history kept for good"))
 
 
 _USERINFO_PASSWORD = re.compile(r"(//[^/@\s:]*):[^/@\s]*@")
@@ -478,7 +522,8 @@ def _problem_lines(err: ValidationError, secret: str | None = None) -> list[str]
     return lines
 
 
-_SECRET_VARS = {"API_TOKEN", "EGROUPWARE_PASSWORD", "KIMAI1_PASSWORD"}  # never quoted back in a problem line
+_SECRET_VARS = {"API_TOKEN", "EGROUPWARE_PASSWORD", "KIMAI1_PASSWORD", "PREFECT_SERVER_API_AUTH_STRING",
+                "PREFECT_API_AUTH_STRING"}  # never quoted back in a problem line
 
 
 def _token_given(overrides: dict) -> str | None:

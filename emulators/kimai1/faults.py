@@ -6,7 +6,7 @@ Every call goes to one URL, so faults match on the JSON-RPC method named in the 
 * ``after=N``: the first N matching calls pass untouched.
 * ``key_expiry_every=N``: the N-th, 2N-th, ... matching call finds its key cleared (an admin
   resetting it): Kimai answers "Unknown user or no permissions." and the next ``authenticate``
-  hands out a new key.
+  hands out a new key; ``key_expiry_limit`` caps how many times.
 * ``rate_limit_every=N``: a burst of ``max(1, rate_limit_burst)`` 429s from the reverse proxy
   (Kimai 1 itself never rate-limits), with ``Retry-After: retry_after``.
 * else one draw from ``random.Random(seed)``: ``timeout_rate`` -> a 504 after ``timeout_delay``
@@ -49,11 +49,13 @@ class Faults:
     rate_limit_burst: int = 0
     retry_after: int = 1
     key_expiry_every: int = 0
+    key_expiry_limit: int = 0  # at most this many key resets (0: no limit)
     rpc_methods: frozenset[str] = TIMESHEET_METHODS
     after: int = 0
     _rng: random.Random = field(init=False, repr=False, compare=False)
     _matched: int = field(default=0, init=False, repr=False, compare=False)
     _burst_left: int = field(default=0, init=False, repr=False, compare=False)
+    _expired: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -73,7 +75,9 @@ class Faults:
     def decide(self) -> tuple[str, int | None] | None:
         """``(kind, status)`` for the next matching call, or None. Callers serialise calls."""
         n = self._matched - self.after
-        if self.key_expiry_every and n % self.key_expiry_every == 0:
+        if self.key_expiry_every and n % self.key_expiry_every == 0 and \
+                (not self.key_expiry_limit or self._expired < self.key_expiry_limit):
+            self._expired += 1
             return KEY_EXPIRED, None
         if self.rate_limit_every and n % self.rate_limit_every == 0:
             self._burst_left = max(1, self.rate_limit_burst)

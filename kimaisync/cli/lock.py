@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from kimaisync.cli.common import input_limits, print_summary, settings_or_exit
+from kimaisync.cli.common import input_limits, print_summary, settings_or_exit, use_prefect_server
 
 
 def register(sub) -> None:
@@ -27,8 +27,11 @@ def run(args) -> int:
     except InputError as err:
         print(f"kimai-sync lock-timesheets: {err}", file=sys.stderr)
         return 2
-    if settings_or_exit() is None:
+    settings = settings_or_exit()
+    if settings is None:
         return 2
+    if not use_prefect_server(settings, "lock-timesheets"):
+        return 1
     from flows.timesheet_lock import lock_timesheets
 
     month, year = chosen.month, chosen.year

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from kimaisync.cli.common import input_limits, print_summary, settings_or_exit
+from kimaisync.cli.common import input_limits, print_summary, settings_or_exit, use_prefect_server
 
 
 def register(sub) -> None:
@@ -31,7 +31,7 @@ def write_hours_csv(rows: list[dict], path: str) -> None:
     from kimaisync.reconcile import COLUMNS
 
     with open(path, "w", newline="", encoding="utf-8") as f:
-        out = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        out = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else COLUMNS, extrasaction="ignore")
         out.writeheader()
         out.writerows(rows)
 
@@ -45,8 +45,11 @@ def run(args) -> int:
     except InputError as err:
         print(f"kimai-sync {args.verb}: {err}", file=sys.stderr)
         return 2
-    if settings_or_exit() is None:
+    settings = settings_or_exit()
+    if settings is None:
         return 2
+    if not use_prefect_server(settings, "to-kimai"):
+        return 1
     from flows.worklog_period import sync_work_log_period
 
     summary = sync_work_log_period(start=period.start, end=period.end, dry_run=args.dry_run, force=args.force,

@@ -57,7 +57,10 @@ def test_reference_data_and_users(tracker):
     ref = tracker.reference_data()
     assert [c.name for c in ref.customers] == ["Acme"]
     assert {p.name: p.customer for p in ref.projects} == {"Website": 1, "Support": 1}
-    assert {a.name: a.project for a in ref.activities} == {"Development": None, "Meeting": None, "Hotline": 2}
+    assert sorted((a.id, a.name, a.project) for a in ref.activities) == [
+        ("1-1", "Development", 1), ("1-2", "Meeting", 1),
+        ("2-1", "Development", 2), ("2-2", "Meeting", 2), ("2-3", "Hotline", 2)], "a task as each project offers it"
+    assert [tracker.links.parse_id(x) for x in ("12", "2-3", "x-3", "")] == [12, "2-3", None, None]
     assert [(u.id, u.name) for u in tracker.users()] == [(1, "admin"), (2, "ann"), (3, "bob"), (4, "carl")]
 
 
@@ -71,8 +74,9 @@ def test_a_person_without_a_credential_is_skipped_with_the_reason(tracker):
 def test_create_update_lock_delete_through_the_port(tracker, state):
     ann = tracker.session(2)
     begin = dt.datetime(2026, 6, 2, 9, 0, tzinfo=BRUSSELS)
-    made = ann.create(EntryWrite(2, 1, 1, "[tk:wl-1]", begin, begin + dt.timedelta(hours=2)))
-    assert state.entries[made.id].user == 2 and made.minutes == 120
+    made = ann.create(EntryWrite(2, 1, "1-1", "[tk:wl-1]", begin, begin + dt.timedelta(hours=2)))
+    assert state.entries[made.id].user == 2 and made.minutes == 120 and made.activity == "1-1"
+    assert state.entries[made.id].activity == 1
     listed = ann.entries(dt.date(2026, 6, 1), dt.date(2026, 6, 30))
     assert [e.id for e in listed] == [1, made.id]
     assert [e.id for e in ann.find_marked("[tk:wl-1]")] == [made.id]

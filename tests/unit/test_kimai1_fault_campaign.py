@@ -75,7 +75,7 @@ def test_no_duplicates_no_missing_under_faults(seed):
     for n in range(36):
         uid = list(PEOPLE)[n % 3]
         begin = dt.datetime(2026, 6, 1 + n // 3 % 20, 9, 0, tzinfo=BRUSSELS) + dt.timedelta(hours=n // 36)
-        write = EntryWrite(uid, 1, 1, f"[tk:wl-{n}]", begin, begin + dt.timedelta(minutes=45))
+        write = EntryWrite(uid, 1, "1-1", f"[tk:wl-{n}]", begin, begin + dt.timedelta(minutes=45))
         made[n] = create_once(tracker.session(uid), write)
     for n in range(0, 36, 2):
         e = made[n]

@@ -54,18 +54,46 @@ CAPABILITIES = Capabilities(
     locked_word="cleared",
 )
 
-LINKS = Links(
+class Kimai1Links(Links):
+    """Entry, customer, project and user ids are Kimai 1's integers; an activity's id is
+    ``"<projectId>-<taskId>"`` (see `activity_id`)."""
+
+    def parse_id(self, raw: str):
+        text = raw.strip()
+        if text.isdigit():
+            return int(text)
+        head, sep, tail = text.partition("-")
+        return text if sep and head.isdigit() and tail.isdigit() else None
+
+
+def activity_id(project: int, task: int) -> str:
+    """A bookable activity: a Kimai 1 task *as offered by one project*.
+
+    Timekeeper books a work log on an activity under one project (``skos:broader``), while a
+    Kimai 1 task is usually global (every project offers it) or offered by several. So each
+    (project, task) pair `getProjects(includeTasks)` lists becomes an activity of its own."""
+    return f"{project}-{task}"
+
+
+def task_of(activity: object) -> int:
+    """The Kimai 1 task id of an activity id (``"3-7"`` -> 7; a bare task id as it is)."""
+    return int(str(activity).rpartition("-")[2])
+
+
+LINKS = Kimai1Links(
     entry_predicate=iri("ext:kimai1TimesheetId"),
     ref_predicate=iri("ext:kimai1Id"),
     activity_type=iri("ext:Kimai1Activity"),
     account_homepage_setting="kimai1_account_service_homepage",
+    title="Kimai 1",
 )
 
 
 def entry(e: K1Entry) -> Entry:
     """A Kimai 1 record as the port's entry (`locked`: Kimai 1's cleared flag)."""
     minutes = e.duration // 60 if e.end is not None else None
-    return Entry(e.id, e.user, e.project, e.activity, e.description, e.start, e.end, None, minutes, e.cleared)
+    return Entry(e.id, e.user, e.project, activity_id(e.project, e.activity), e.description, e.start, e.end, None,
+                 minutes, e.cleared)
 
 
 def _zone(moment: dt.datetime | None, zone: str | None) -> dt.tzinfo:
@@ -116,12 +144,12 @@ class Kimai1PortSession(Session):
     def create(self, write: EntryWrite) -> Entry:
         if write.user is not None and write.user != self.user_id:
             return self.tracker.session(write.user).create(write)
-        k1 = K1EntryWrite(project=write.project, task=write.activity, start=write.begin, end=write.end,
+        k1 = K1EntryWrite(project=write.project, task=task_of(write.activity), start=write.begin, end=write.end,
                           description=write.description)
         new_id = self.k1.create(k1, _zone(write.begin, None))
         minutes = int((write.end - write.begin).total_seconds()) // 60
-        return Entry(new_id, self.user_id, write.project, write.activity, write.description, write.begin,
-                     write.end, None, minutes, False)
+        return Entry(new_id, self.user_id, write.project, activity_id(write.project, k1.task), write.description,
+                     write.begin, write.end, None, minutes, False)
 
     def update(self, entry_id, changes: Mapping[str, Any], *, zone: str | None = None) -> Entry:
         """Kimai 1 takes a whole record: the current one (which also tells a vanished id, that Kimai
@@ -137,13 +165,13 @@ class Kimai1PortSession(Session):
                cleared: bool | None = None) -> Entry:
         begin = changes.get("begin", current.start)
         end = changes.get("end", current.end)
-        write = K1EntryWrite(project=changes.get("project", current.project),
-                             task=changes.get("activity", current.activity), start=begin, end=end,
+        task = task_of(changes["activity"]) if "activity" in changes else current.activity
+        write = K1EntryWrite(project=changes.get("project", current.project), task=task, start=begin, end=end,
                              description=changes.get("description", current.description), cleared=cleared)
         self.k1.update(current.id, write, _zone(begin, zone))
         minutes = int((end - begin).total_seconds()) // 60
-        return Entry(current.id, self.user_id, write.project, write.task, write.description, begin, end, None,
-                     minutes, current.cleared if cleared is None else cleared)
+        return Entry(current.id, self.user_id, write.project, activity_id(write.project, task), write.description,
+                     begin, end, None, minutes, current.cleared if cleared is None else cleared)
 
     def delete(self, entry_id, *, missing_ok: bool = False) -> None:
         if not missing_ok:
@@ -167,6 +195,7 @@ class Kimai1PortSession(Session):
 class Kimai1Tracker(Tracker):
     name = "kimai1"
     title = "Kimai 1"
+    entry_word = "record"
     capabilities = CAPABILITIES
     links = LINKS
 
@@ -179,23 +208,15 @@ class Kimai1Tracker(Tracker):
         self._lock = threading.Lock()
 
     def reference_data(self) -> ReferenceData:
-        """Customers, projects and tasks the service login sees (Kimai 1's API shows visible ones
-        only). A task offered by exactly one project is bound to it; one offered by several or all
-        is a global activity (Kimai 1 does not check the pairing on write)."""
+        """Customers, projects and activities the service login sees (Kimai 1's API shows visible
+        ones only). An activity is a task as one project offers it (`activity_id`): Kimai 1's
+        tasks are mostly global, Timekeeper's activities sit under one project."""
         svc = self.client.service()
         projects = svc.projects(include_tasks=True)
-        offered: dict[int, set[int]] = {}
-        for p in projects:
-            for t in p.tasks or []:
-                offered.setdefault(t.id, set()).add(p.id)
-        activities = []
-        for t in svc.tasks():
-            where = offered.get(t.id, set())
-            activities.append(Activity(t.id, t.name, next(iter(where)) if len(where) == 1 else None, t.visible))
         return ReferenceData(
             [Customer(c.id, c.name, c.visible) for c in svc.customers()],
             [Project(p.id, p.name, p.customer, p.visible) for p in projects],
-            activities,
+            [Activity(activity_id(p.id, t.id), t.name, p.id, t.visible) for p in projects for t in p.tasks or []],
         )
 
     def users(self) -> list[TrackerUser]:

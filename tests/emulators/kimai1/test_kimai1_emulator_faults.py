@@ -54,6 +54,11 @@ def test_key_expiry_clears_the_callers_key(rpc, state):
     assert rpc.result("getTimesheet", key)["success"] is True
     assert rpc.result("getTimesheet", key)["error"]["msg"] == "Unknown user or no permissions."
     assert rpc.key("ann") != key
+    key = rpc.key("ann")
+    state.faults = Faults(key_expiry_every=1, key_expiry_limit=1)
+    assert rpc.result("getTimesheet", key)["success"] is False
+    key = rpc.key("ann")
+    assert all(rpc.result("getTimesheet", key)["success"] for _ in range(3)), "one reset only"
 
 
 def test_after_lets_the_first_calls_through(rpc, state):
