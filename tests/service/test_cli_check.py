@@ -56,17 +56,17 @@ def test_an_unreachable_writer_lock_database_fails_the_check_without_its_passwor
 def test_missing_settings_are_listed(monkeypatch, capsys):
     monkeypatch.delenv("API_TOKEN", raising=False)
     monkeypatch.delenv("KIMAI_ENDPOINT", raising=False)
-    assert main(["check"]) == 1
+    assert main(["check"]) == 2  # bad input, as for bad arguments
     err = capsys.readouterr().err
     assert "API_TOKEN: is required" in err and "KIMAI_ENDPOINT: is required" in err
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["2024-02-30", "2024-03-01"], "START '2024-02-30' is not a date"),
-    (["2024-13-01", "2024-12-31"], "START '2024-13-01' is not a date"),
-    (["2024-03-01", "2024-02-01"], "START 2024-03-01 is after END 2024-02-01"),
-    (["2024-3-1", "2024-03-31"], "START '2024-3-1' is not a date"),
-    (["2024-03-01", "tomorrow"], "END 'tomorrow' is not a date"),
+    (["2024-02-30", "2024-03-01"], "'start' '2024-02-30' is not a valid date"),
+    (["2024-13-01", "2024-12-31"], "'start' '2024-13-01' is not a valid date"),
+    (["2024-03-01", "2024-02-01"], "start 2024-03-01 is after end 2024-02-01"),
+    (["2024-3-1", "2024-03-31"], "'start' '2024-3-1' is not a valid date"),
+    (["2024-03-01", "tomorrow"], "'end' 'tomorrow' is not a valid date"),
 ])
 def test_to_kimai_refuses_bad_periods_before_any_request(args, needle, capsys):
     assert main(["to-kimai", *args]) == 2
