@@ -12,6 +12,20 @@ core catches; each tracker's client raises subclasses of them (Kimai 2: `KimaiEr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
+
+
+class Where(TypedDict, total=False):
+    """Where a tracker request failed, as the error keywords every client passes along."""
+
+    method: str
+    path: str
+
+
+class WhereStatus(Where, total=False):
+    """`Where`, plus the HTTP status when the error type does not fix it."""
+
+    status: int | None
 
 
 class SyncError(Exception):
@@ -122,7 +136,7 @@ class KimaiValidationError(KimaiError, RecordRejected):
 
     status = 400
 
-    def __init__(self, message: str, details: ValidationDetails | None = None, **kw):
+    def __init__(self, message: str, details: ValidationDetails | None = None, **kw: Unpack[Where]) -> None:
         self.details = details or ValidationDetails()
         super().__init__(f"{message}: {self.details.summary()}", status=400, **kw)
 
@@ -141,7 +155,7 @@ class KimaiRateLimitedError(KimaiError, TrackerTransient):
 
     status = 429
 
-    def __init__(self, message: str, retry_after: float | None = None, **kw):
+    def __init__(self, message: str, retry_after: float | None = None, **kw: Unpack[Where]) -> None:
         self.retry_after = retry_after
         super().__init__(message, status=429, **kw)
 
@@ -185,7 +199,7 @@ class TimiRateLimitedError(TimiError, TrackerTransient):
 
     status = 429
 
-    def __init__(self, message: str, retry_after: float | None = None, **kw):
+    def __init__(self, message: str, retry_after: float | None = None, **kw: Unpack[Where]) -> None:
         self.retry_after = retry_after
         super().__init__(message, status=429, **kw)
 
@@ -198,7 +212,8 @@ class TimiUnavailableError(TimiError, TrackerTransient, OutcomeUnknown):
 class TimiValidationError(TimiError, RecordRejected):
     """422/400 {"errors": {...}}: Timi refused this record's data; `details` keeps it per field."""
 
-    def __init__(self, message: str, details: ValidationDetails | None = None, **kw):
+    def __init__(self, message: str, details: ValidationDetails | None = None,
+                 **kw: Unpack[WhereStatus]) -> None:
         self.details = details or ValidationDetails()
         super().__init__(f"{message}: {self.details.summary()}", **kw)
 

@@ -42,6 +42,7 @@ from urllib.parse import quote
 import httpx
 from pydantic import SecretStr, ValidationError
 
+from kimaisync.errors import Where
 from kimaisync.retry import call_with_retry
 from kimaisync.trackers.egroupware.errors import (
     EGroupwareAuthError,
@@ -260,7 +261,7 @@ class EGroupwareClient:
         message = body.get("message") if isinstance(body, Mapping) else None
         message = self._scrub(str(message))[:300] if message else None
         said = f": {message}" if message else ""
-        kw = {"method": method, "path": where}
+        kw: Where = {"method": method, "path": where}
         login = self.login_for(owner)
         if status == 401:
             if self.impersonates and login != self.user:

@@ -19,9 +19,10 @@ family alone (``errors.is_retryable``: a ``Transient``):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from kimaisync.errors import (
+    Where,
     EntryNotFound,
     OutcomeUnknown,
     RecordRejected,
@@ -69,7 +70,7 @@ class EGroupwareConflict(EGroupwareError, RecordRejected):
 
     status = 412
 
-    def __init__(self, message: str, current: Any = None, **kw: Any) -> None:
+    def __init__(self, message: str, current: Any = None, **kw: Unpack[Where]) -> None:
         self.current = current
         super().__init__(message, status=412, **kw)
 
@@ -77,7 +78,7 @@ class EGroupwareConflict(EGroupwareError, RecordRejected):
 class EGroupwareRateLimited(EGroupwareError, TrackerTransient):
     status = 429
 
-    def __init__(self, message: str, retry_after: float | None = None, **kw: Any) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, **kw: Unpack[Where]) -> None:
         self.retry_after = retry_after
         super().__init__(message, status=429, **kw)
 

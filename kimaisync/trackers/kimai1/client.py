@@ -34,6 +34,7 @@ import httpx
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from kimaisync.errors import (
+    Where,
     KimaiAuthError,
     TrackerConfigError,
     KimaiError,
@@ -263,7 +264,7 @@ class _Nothing(KimaiNotFoundError):
 
 
 def _refusal(method: str, msg: str, path: str) -> KimaiError:
-    kw = {"method": method, "path": path}
+    kw: Where = {"method": method, "path": path}
     if msg == NOTHING_FOUND and method in ("getUsers", "getCustomers", "getProjects", "getTasks",
                                           "getTimesheetRecord"):
         return _Nothing("nothing found", **kw)

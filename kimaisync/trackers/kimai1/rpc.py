@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from kimaisync.errors import (
+    Where,
     KimaiAuthError,
     KimaiProtocolError,
     KimaiRateLimitedError,
@@ -97,7 +98,7 @@ class JsonRpc:
         return self._result(method, rpc_id, resp)
 
     def _result(self, method: str, rpc_id: int, resp: httpx.Response) -> Any:
-        kw = {"method": method, "path": self.path}
+        kw: Where = {"method": method, "path": self.path}
         status = resp.status_code
         if status == 429:
             retry_after = parse_retry_after(resp.headers.get("retry-after"))

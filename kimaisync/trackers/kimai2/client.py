@@ -41,6 +41,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from kimaisync.errors import (
+    Where,
     KimaiAuthError,
     KimaiError,
     KimaiLockedError,
@@ -361,7 +362,7 @@ class KimaiClient:
             body = None
         message = body.get("message") if isinstance(body, Mapping) else None
         message = self._scrub(str(message))[:200] if message else None
-        kw = {"method": method, "path": where}
+        kw: Where = {"method": method, "path": where}
 
         if status == 400:
             details = parse_validation_details(body)

@@ -37,6 +37,8 @@ from kimaisync.errors import (
     TimiValidationError,
     TimiUnavailableError,
     ValidationDetails,
+    Where,
+    WhereStatus,
 )
 from kimaisync.retry import call_with_retry
 from kimaisync.trackers.timi.models import (
@@ -247,7 +249,7 @@ class TimiClient:
 
     def _send(self, method: str, path: str, params: Mapping[str, str] | None,
               form: Mapping[str, str] | None) -> Any:
-        kw = {"method": method, "path": "/" + path}
+        kw: Where = {"method": method, "path": "/" + path}
         with self._lock:
             self.requests_made += 1
         try:
@@ -263,7 +265,7 @@ class TimiClient:
                 raise TimiProtocolError(f"{resp.status_code} with a body that is not JSON", **kw) from None
         raise self._error(resp, method, kw)
 
-    def _error(self, resp: httpx.Response, method: str, kw: dict[str, Any]) -> TimiError:
+    def _error(self, resp: httpx.Response, method: str, where: Where) -> TimiError:
         status = resp.status_code
         try:
             body = resp.json()
@@ -271,22 +273,21 @@ class TimiClient:
             body = None
         message = body.get("message") if isinstance(body, Mapping) else None
         said = f": {self._scrub(str(message))[:200]}" if message else ""
-        kw = {**kw, "status": status}
+        kw: WhereStatus = {**where, "status": status}
         if status in (401, 403):
             return TimiAuthError(
                 f"Timi refused the credentials of {self.email} ({status}{said}): check this person's token "
                 "in TIMI_CREDENTIALS_FILE (Timi shows it on the profile page) and TIMI_ENDPOINT", **kw)
         if status == 429:
             wait = _retry_after(resp)
-            return TimiRateLimitedError(f"rate limit exceeded (429){said}", retry_after=wait,
-                                           **{k: v for k, v in kw.items() if k != "status"})
+            return TimiRateLimitedError(f"rate limit exceeded (429){said}", retry_after=wait, **where)
         if status in (400, 422):
             details = _field_errors(body)
             details.global_errors = [self._scrub(m) for m in details.global_errors]
             details.field_errors = {k: [self._scrub(m) for m in v] for k, v in details.field_errors.items()}
             return TimiValidationError(f"Timi refused the data ({status})", details, **kw)
         if status == 404:
-            return TimiNotFoundError(f"not found (404){said}", **{k: v for k, v in kw.items() if k != "status"})
+            return TimiNotFoundError(f"not found (404){said}", **where)
         if status >= 500:
             return TimiUnavailableError(f"server error ({status})", **kw)
         return TimiError(f"unexpected answer ({status}{said})", **kw)
