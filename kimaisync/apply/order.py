@@ -20,17 +20,30 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 
-from kimaisync.plan.worklogs import Action
+from kimaisync.plan.worklogs import Action, Desired
 
 Held = dict[int, tuple[int, dt.datetime, dt.datetime]]  # timesheet id -> (user, begin, end) in Kimai now
+Span = tuple[dt.datetime, dt.datetime]
 
 
-def _overlap(a, b) -> bool:
+def _overlap(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _target(a: Action) -> tuple[int, tuple[dt.datetime, dt.datetime]]:
-    return a.desired.user, (a.desired.begin, a.desired.end)
+def _want(a: Action) -> Desired:
+    # only clock trackers' updates are ordered, and the planner gives each its begin and end
+    assert a.desired is not None and a.desired.begin is not None and a.desired.end is not None, a
+    return a.desired
+
+
+def _span(a: Action) -> Span:
+    want = _want(a)
+    assert want.begin is not None and want.end is not None  # _want checked; narrows for mypy
+    return want.begin, want.end
+
+
+def _target(a: Action) -> tuple[int, Span]:
+    return _want(a).user, _span(a)
 
 
 class _Timeline:
@@ -54,15 +67,16 @@ class _Timeline:
             user, begin, _ = self.where.pop(tid)
             self.days[(user, begin.date())].discard(tid)
 
-    def near(self, user: int, span) -> list[tuple[int, tuple[dt.datetime, dt.datetime]]]:
+    def near(self, user: int, span: Span) -> list[tuple[int, Span]]:
         first, last = span[0].date() - dt.timedelta(days=self.reach), span[1].date() + dt.timedelta(days=1)
-        out = []
+        out: list[tuple[int, Span]] = []
         for n in range((last - first).days + 1):
             for tid in self.days.get((user, first + dt.timedelta(days=n)), ()):
-                out.append((tid, self.where[tid][1:]))
+                _, begin, end = self.where[tid]
+                out.append((tid, (begin, end)))
         return out
 
-    def free(self, user: int, span, skip: int | None) -> bool:
+    def free(self, user: int, span: Span, skip: int | None) -> bool:
         return not any(tid != skip and _overlap(span, iv) for tid, iv in self.near(user, span))
 
 
@@ -83,8 +97,8 @@ def _parking(now: _Timeline, pending: list[Action], a: Action) -> tuple[dt.datet
     return spot, spot + length
 
 
-def _park(a: Action, span) -> Action:
-    desired = dataclasses.replace(a.desired, begin=span[0], end=span[1])
+def _park(a: Action, span: Span) -> Action:
+    desired = dataclasses.replace(_want(a), begin=span[0], end=span[1])
     return dataclasses.replace(a, desired=desired, changes={"begin": span[0], "end": span[1]}, write_id=False,
                                step=f"moved out of the way to {span[0]:%Y-%m-%d %H:%M} UTC first")
 
@@ -95,32 +109,33 @@ def ordered_moves(actions: list[Action], held: Held | None = None) -> list[Actio
     `held`: where the users' records are in Kimai now, including those no action touches."""
     held = held or {}
     deletes = [a for a in actions if a.kind == "delete"]
-    pending = sorted((a for a in actions if a.kind == "update"), key=lambda a: (a.desired.begin, a.entry_id))
+    pending = sorted((a for a in actions if a.kind == "update"), key=lambda a: (_span(a)[0], a.entry_id))
     now = _Timeline(held)
     for a in deletes:
         now.drop(a.entry_id)
     for a in pending:
         if a.current:
-            now.put(a.entry_id, held.get(a.entry_id, (a.desired.user,))[0], *a.current)
+            user = held[a.entry_id][0] if a.entry_id in held else _want(a).user
+            now.put(a.entry_id, user, *a.current)
     order: list[Action] = []
     parked: set[int] = set()
     while pending:
         pick = next((a for a in pending if now.free(*_target(a), a.entry_id)), None)
         if pick is None:
             stuck = next((a for a in pending if a.entry_id not in parked and a.entry_id in now.where
-                          and now.where[a.entry_id][0] == a.desired.user), None)
+                          and now.where[a.entry_id][0] == _want(a).user), None)
             if stuck is not None:  # a cycle: step one aside
                 span = _parking(now, pending, stuck)
                 order.append(_park(stuck, span))
-                now.put(stuck.entry_id, stuck.desired.user, *span)
+                now.put(stuck.entry_id, _want(stuck).user, *span)
                 parked.add(stuck.entry_id)
                 continue
             pick = pending[0]  # its target is taken by a record that stays: Kimai will say so, a later run heals
         pending.remove(pick)
         if pick.entry_id in parked:  # its PATCH must undo the park too: begin and end, changed or not
-            pick = dataclasses.replace(pick, changes={**pick.changes, "begin": pick.desired.begin,
-                                                      "end": pick.desired.end})
-        now.put(pick.entry_id, pick.desired.user, pick.desired.begin, pick.desired.end)
+            begin, end = _span(pick)
+            pick = dataclasses.replace(pick, changes={**pick.changes, "begin": begin, "end": end})
+        now.put(pick.entry_id, _want(pick).user, *_span(pick))
         order.append(pick)
     return deletes + order
 
@@ -138,7 +153,7 @@ def lanes(actions: list[Action], held: Held | None = None) -> list[list[Action]]
     moves = [a for a in actions if a.kind in ("delete", "update")]
     for a in moves:
         if a.kind == "update" and a.entry_id in held:
-            parent[root(held[a.entry_id][0])] = root(a.desired.user)
+            parent[root(held[a.entry_id][0])] = root(_want(a).user)
     groups: dict = defaultdict(list)
     for a in moves:
         groups[root(a.desired.user if a.desired else held.get(a.entry_id, (a.user,))[0])].append(a)
