@@ -23,7 +23,8 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Literal
+from collections.abc import Callable, Iterable, Mapping, Set
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kimaisync import causes
@@ -32,7 +33,9 @@ from kimaisync.causes import Reason
 from kimaisync.durations import DurationError, parse_minutes
 from kimaisync.plan.layout import Slot, lay_out
 from kimaisync.timekeeper import TimekeeperSnapshot, WorkLog, numeric_id
-from kimaisync.trackers.port import Capabilities, CredentialScope, TimeModel
+from kimaisync.trackers.port import Capabilities, CredentialScope, Entry, EntryId, TimeModel, TrackerUser, UserId
+
+Users = Mapping[UserId, TrackerUser]  # the tracker's users by id
 
 Kind = Literal["create", "update", "unchanged", "delete", "skip", "blocked"]
 DeleteScope = Literal["created", "linked", "all"]
@@ -66,7 +69,7 @@ class Action:
     work_log_uuid: str | None = None
     entry_id: Any = None  # the tracker's id of the entry
     desired: Desired | None = None
-    changes: dict = field(default_factory=dict)  # field -> new value, for an update
+    changes: dict[str, Any] = field(default_factory=dict)  # field -> new value, for an update
     reason: str = ""
     person: str | None = None
     user: Any = None  # the tracker's user id
@@ -88,13 +91,13 @@ class PlanOptions:
     guard_min: int = 10  # below this many deletions the share guard does not apply
     force: bool = False
     period: tuple[dt.date, dt.date] | None = None  # deletions only for entries beginning in it
-    users: frozenset | None = None  # deletions only for these tracker users (a person's lock)
+    users: frozenset[UserId] | None = None  # deletions only for these tracker users (a person's lock)
     days: frozenset[tuple[Any, dt.date]] | None = None  # deletions only on these (user, day)s (a delta)
     capabilities: Capabilities = FULL
     tracker: str = "the tracker"  # its name in report lines ("Kimai")
     entry_word: str = "entry"  # what it calls an entry ("timesheet")
     parse_id: Callable[[str], Any] = numeric_id  # a stored entry id as the tracker's (Links.parse_id)
-    no_session: dict = field(default_factory=dict)  # tracker user -> why the sync cannot write as them
+    no_session: dict[UserId, str] = field(default_factory=dict)  # tracker user -> why the sync cannot write as them
 
 
 @dataclass
@@ -127,9 +130,10 @@ def _zone(name: str | None, default: str) -> ZoneInfo:
         return ZoneInfo(default)
 
 
-def _local_date(ts, users: dict, default: str) -> dt.date:
+def _local_date(ts: Entry, users: Users, default: str) -> dt.date:
     """The entry's day: a day tracker's own date, else its begin in its owner's zone."""
     if ts.begin is None:
+        assert ts.date is not None, ts  # an entry has a begin (clock) or a date (day tracker)
         return ts.date
     user = users.get(ts.user)
     return ts.begin.astimezone(_zone(getattr(user, "timezone", None), default)).date()
@@ -145,7 +149,7 @@ class _Resolved:
     date: dt.date
 
 
-def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict, by_name: dict | None = None,
+def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: Users, by_name: dict[str, list[TrackerUser]] | None = None,
              options: PlanOptions | None = None) -> _Resolved | str:
     """The tracker coordinates of a work log, or the reason it cannot sync (a `Reason`: its cause too).
 
@@ -213,9 +217,9 @@ def scope_keeps(scope: DeleteScope, *, ours: bool, user_linked: bool, tracker: s
     return None
 
 
-def users_by_name(users: dict) -> dict[str, list]:
+def users_by_name(users: Users) -> dict[str, list[TrackerUser]]:
     """Tracker users by casefolded alias and name."""
-    out: dict[str, list] = defaultdict(list)
+    out: dict[str, list[TrackerUser]] = defaultdict(list)
     for u in sorted(users.values(), key=lambda u: str(u.id)):
         for n in {getattr(u, "alias", None), getattr(u, "name", None)}:
             if n:
@@ -223,8 +227,8 @@ def users_by_name(users: dict) -> dict[str, list]:
     return dict(out)
 
 
-def _diff(ts, want: Desired) -> dict:
-    changes = {}
+def _diff(ts: Entry, want: Desired) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
     if ts.user != want.user:
         changes["user"] = want.user
     if ts.project != want.project:
@@ -256,25 +260,39 @@ def _description_for(uuid: str, current: str | None) -> str:
     return mark
 
 
-def _record_zone(ts, owner_zone: str, users: dict, default: str) -> str:
+def _record_zone(ts: Entry, owner_zone: str, users: Users, default: str) -> str:
     """The zone Kimai reads a PATCHed wall clock in: the record's own, which the API shows only as the
     offset of its begin. Normally the owner's; a record moved from another person keeps that one's."""
     if ts.begin is None:
         return owner_zone
     offset = ts.begin.utcoffset()
     owner = getattr(users.get(ts.user), "timezone", None)
-    others = sorted({u.timezone for u in users.values() if getattr(u, "timezone", None)})
+    others = sorted({u.timezone for u in users.values() if u.timezone})
     for name in (owner_zone, owner, *others, default):
         if name and offset is not None and ts.begin.astimezone(_zone(name, default)).utcoffset() == offset:
             return name
     return owner_zone
 
 
-def _day_order(r: _Resolved, ts, uid: int, day: dt.date, users: dict, options: PlanOptions) -> tuple:
+def _day_order(r: _Resolved, ts: Entry | None, uid: UserId, day: dt.date, users: Users,
+               options: PlanOptions) -> tuple[int, dt.datetime, str] | tuple[int, str]:
     """Where a work log goes in its day: by its timesheet's begin if it is in that day already."""
     if ts is not None and ts.user == uid and ts.end is not None and ts.begin is not None and _local_date(ts, users, options.default_zone) == day:
         return (0, ts.begin, r.log.key)
     return (1, r.log.key)
+
+
+def _entry_order(ts: Entry) -> Any:
+    # one tracker's ids compare with each other (ints, strings or tuples of them); Hashable says less
+    return ts.id
+
+
+def _log_action(kind: Kind, r: _Resolved, want: Desired, *, reason: str, entry_id: EntryId | None = None,
+                changes: dict[str, Any] | None = None, write_id: bool = False, cause: str = "",
+                current: tuple[dt.datetime, dt.datetime] | None = None) -> Action:
+    """The action for a resolved work log: its coordinates, and what to do with its entry."""
+    return Action(kind, r.log.uri, r.log.uuid, entry_id, want, changes or {}, reason, person=r.log.person,
+                  user=r.user, date=r.date, minutes=r.minutes, current=current, write_id=write_id, cause=cause)
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -282,14 +300,14 @@ def _day_order(r: _Resolved, ts, uid: int, day: dt.date, users: dict, options: P
 
 def plan(
     snap: TimekeeperSnapshot,
-    timesheets: Iterable,
-    users: dict,
+    timesheets: Iterable[Entry],
+    users: Users,
     options: PlanOptions,
     *,
-    missing_ids: set[int] = frozenset(),
-    claimed_elsewhere: set[int] = frozenset(),
-    live_uuids_elsewhere: set[str] = frozenset(),
-    dangling_elsewhere: dict[int, str] | None = None,
+    missing_ids: Set[EntryId] = frozenset(),
+    claimed_elsewhere: Set[EntryId] = frozenset(),
+    live_uuids_elsewhere: Set[str] = frozenset(),
+    dangling_elsewhere: Mapping[EntryId, str] | None = None,
 ) -> Plan:
     """Plan the tracker changes for `snap.work_logs` against `timesheets` (the tracker's entries).
 
@@ -301,12 +319,13 @@ def plan(
     caps, t, w = options.capabilities, options.tracker, options.entry_word
     immutable = caps.locked_immutable
     by_id = {ts.id: ts for ts in timesheets}
-    by_marker: dict[str, list] = defaultdict(list)
-    for ts in sorted(by_id.values(), key=lambda t: t.id):
+    by_marker: dict[str, list[Entry]] = defaultdict(list)
+    ts: Entry | None
+    for ts in sorted(by_id.values(), key=_entry_order):
         uuid = markers.marker_of(ts.description)
         if uuid:
             by_marker[uuid].append(ts)
-    dangling_ids: dict[int, str] = {}
+    dangling_ids: dict[EntryId, str] = {}
     for iri, ids in snap.dangling.items():
         for raw in ids:
             if (parsed := options.parse_id(raw)) is not None:
@@ -314,12 +333,12 @@ def plan(
     dangling_ids.update(dangling_elsewhere or {})
 
     actions: list[Action] = []
-    claimed: dict[int, str] = {}  # timesheet id -> work log IRI
+    claimed: dict[EntryId, str] = {}  # entry id -> work log IRI
 
     # 1. Claim timesheets: by the id each work log holds, then by marker.
     logs = sorted(snap.work_logs, key=lambda l: (l.key, l.uri))
-    claim_of: dict[str, object] = {}
-    recreated: dict[str, int] = {}
+    claim_of: dict[str, Entry] = {}
+    recreated: dict[str, EntryId] = {}
     for log in logs:
         kid = log.entry_id(options.parse_id)
         if kid is not None and kid in by_id and kid not in claimed:
@@ -338,14 +357,14 @@ def plan(
 
     # 2. Resolve each work log; what cannot sync is skipped with its reason.
     resolved: list[_Resolved] = []
-    keep_foreign: dict[tuple[int, dt.date], list[Slot]] = defaultdict(list)  # stays in Kimai: lay out around it
+    keep_foreign: dict[tuple[UserId, dt.date], list[Slot]] = defaultdict(list)  # stays in Kimai: lay out around it
     by_name = users_by_name(users)
     for log in logs:
         r = _resolve(log, snap, users, by_name, options)
         if isinstance(r, str):
             ts = claim_of.get(log.uri)
             note = f"; its {t} {w} {ts.id} is left as it is" if ts is not None else ""
-            actions.append(Action("skip", log.uri, log.uuid, getattr(ts, "id", None), reason=r + note,
+            actions.append(Action("skip", log.uri, log.uuid, ts.id if ts is not None else None, reason=r + note,
                                   person=log.person, date=log.date, cause=getattr(r, "cause", "")))
             if ts is not None and ts.end is not None and ts.begin is not None:  # left in place, so its owner's day steps around it
                 keep_foreign[(ts.user, _local_date(ts, users, options.default_zone))].append(Slot(ts.begin, ts.end))
@@ -355,7 +374,7 @@ def plan(
     # 3. Timesheets no work log claims: delete, or keep with the reason.
     linked_users = {uid for ids in snap.accounts.values() for uid in ids}
     deletions: list[Action] = []
-    for ts in sorted(by_id.values(), key=lambda t: t.id):
+    for ts in sorted(by_id.values(), key=_entry_order):
         if ts.id in claimed:
             continue
         local = _local_date(ts, users, options.default_zone)
@@ -409,13 +428,14 @@ def plan(
                 a.kind = "blocked"
                 a.reason = f"{a.reason}; deletion guard: {guard}"
                 a.cause = causes.GUARD.code
-                if a.entry_id in by_id and by_id[a.entry_id].end is not None and by_id[a.entry_id].begin is not None:
-                    ts = by_id[a.entry_id]
-                    keep_foreign[(ts.user, a.date)].append(Slot(ts.begin, ts.end))
+                held_ts = by_id.get(a.entry_id)
+                if held_ts is not None and held_ts.end is not None and held_ts.begin is not None:
+                    assert a.date is not None  # every entry's deletion carries its local day
+                    keep_foreign[(held_ts.user, a.date)].append(Slot(held_ts.begin, held_ts.end))
     actions.extend(deletions)
 
     # 4. Lay out each person's day (clock trackers) and compare with what the tracker holds.
-    days: dict[tuple[int, dt.date], list[_Resolved]] = defaultdict(list)
+    days: dict[tuple[UserId, dt.date], list[_Resolved]] = defaultdict(list)
     for r in resolved:
         days[(r.user, r.date)].append(r)
     for (uid, day), items in sorted(days.items(), key=lambda kv: (kv[0][0], kv[0][1])):
@@ -426,6 +446,7 @@ def plan(
         # ordered by key alone, two records could have to swap places, which no order of PATCHes
         # can do without a moment of overlap, and every run would fail the same way.
         items = sorted(items, key=lambda r: _day_order(r, claim_of.get(r.log.uri), uid, day, users, options))
+        slots: list[Slot] | list[None]
         if caps.clock:
             slots = lay_out(day, [r.minutes for r in items], zone=zone, start=options.workday_start,
                             busy=keep_foreign.get((uid, day), []))
@@ -435,35 +456,33 @@ def plan(
             log = r.log
             ts = claim_of.get(log.uri)
             uuid = log.uuid or ""
-            desc = _description_for(uuid, getattr(ts, "description", None)) if uuid else (getattr(ts, "description", None) or "")
+            current_desc = ts.description if ts is not None else None
+            desc = _description_for(uuid, current_desc) if uuid else (current_desc or "")
             want = (Desired(uid, r.project, r.activity, slot.begin, slot.end, desc, str(zone_name)) if slot
                     else Desired(uid, r.project, r.activity, None, None, desc, str(zone_name), day, r.minutes))
-            common = dict(work_log=log.uri, work_log_uuid=log.uuid, desired=want, person=log.person,
-                          user=uid, date=day, minutes=r.minutes)
             if ts is None:
                 if not log.uuid:
-                    actions.append(Action("skip", reason="work log has no mu:uuid, so the sync cannot mark "
-                                          f"its {t} {w}", cause=causes.NO_UUID.code, **{k: v for k, v in common.items()
-                                                                    if k not in ("desired", "minutes")}))
+                    actions.append(Action("skip", log.uri, log.uuid, person=log.person, user=uid, date=day,
+                                          reason=f"work log has no mu:uuid, so the sync cannot mark its {t} {w}",
+                                          cause=causes.NO_UUID.code))
                     continue
                 why = (f"its {t} {w} {recreated[log.uri]} was deleted in {t}; created again"
                        if log.uri in recreated else "new")
-                actions.append(Action("create", reason=why, write_id=True, **common))
+                actions.append(_log_action("create", r, want, reason=why, write_id=True))
                 continue
             changes = _diff(ts, want)
             write_id = log.entry_id(options.parse_id) != ts.id or len(log.entry_ids) != 1
             if not changes:
-                actions.append(Action("unchanged", entry_id=ts.id, write_id=write_id,
-                                      reason="adopted: found by its marker" if write_id else "", **common))
+                actions.append(_log_action("unchanged", r, want, entry_id=ts.id, write_id=write_id,
+                                           reason="adopted: found by its marker" if write_id else ""))
             elif ts.locked and immutable:
-                actions.append(Action("blocked", entry_id=ts.id, write_id=write_id, changes=changes,
-                                      reason=f"{caps.locked_word} in {t}: cannot change " + ", ".join(sorted(changes)),
-                                      cause=causes.EXPORTED.code, **common))
+                actions.append(_log_action("blocked", r, want, entry_id=ts.id, write_id=write_id, changes=changes,
+                                           reason=f"{caps.locked_word} in {t}: cannot change "
+                                           + ", ".join(sorted(changes)), cause=causes.EXPORTED.code))
             else:
-                common["desired"] = dataclasses.replace(want, zone=_record_zone(ts, str(zone_name), users,
-                                                                                options.default_zone))
-                actions.append(Action("update", entry_id=ts.id, changes=changes, write_id=write_id,
-                                      reason="changed: " + ", ".join(sorted(changes)),
-                                      current=(ts.begin, ts.end or ts.begin) if ts.begin else None, **common))
+                want = dataclasses.replace(want, zone=_record_zone(ts, str(zone_name), users, options.default_zone))
+                actions.append(_log_action("update", r, want, entry_id=ts.id, changes=changes, write_id=write_id,
+                                           reason="changed: " + ", ".join(sorted(changes)),
+                                           current=(ts.begin, ts.end or ts.begin) if ts.begin else None))
     held = {ts.id: (ts.user, ts.begin, ts.end) for ts in by_id.values() if ts.end is not None and ts.begin is not None}
     return Plan(actions, guard, held)
