@@ -63,6 +63,7 @@ EXAMPLES = {
     "EGROUPWARE_USER": "EGROUPWARE_USER=timekeeper-sync",
     "EGROUPWARE_PASSWORD": "EGROUPWARE_PASSWORD=<the user's password, or an app token for all users: token<id>_...>",
     "EGROUPWARE_ACCOUNT_SERVICE_HOMEPAGE": "EGROUPWARE_ACCOUNT_SERVICE_HOMEPAGE=https://egw.example.org",
+    "EGROUPWARE_MIRROR_DIR": "EGROUPWARE_MIRROR_DIR=/data/egroupware-mirror",
     "MU_SPARQL_ENDPOINT": "MU_SPARQL_ENDPOINT=http://database:8890/sparql",
     "MU_SPARQL_UPDATE_ENDPOINT": "MU_SPARQL_UPDATE_ENDPOINT=http://127.0.0.1:7878/update",
     "KIMAI_GRAPH": "KIMAI_GRAPH=http://mu.semte.ch/graphs/kimai",
@@ -130,6 +131,9 @@ class Settings(BaseSettings):
     egroupware_user: str | None = None
     egroupware_password: SecretStr | None = None
     egroupware_account_service_homepage: str | None = None  # default: the origin of EGROUPWARE_URL
+    # Where each person's collection is kept between runs, so the next run reads only what changed
+    # (kimaisync/trackers/egroupware/mirror.py); unset: every run reads each collection whole.
+    egroupware_mirror_dir: str | None = None
     fallback_sync_cron: str = "0 0 */2 * * *"
     resource_base_uri: str = DEFAULT_RESOURCE_BASE_URI
     workspace_uri: str = DEFAULT_WORKSPACE_URI

@@ -117,6 +117,9 @@ def test_serve_runs_prefect_with_a_login_and_every_client_of_ours_sends_it(kimai
         assert httpx.post(api + "/artifacts/filter", json={}, timeout=10).status_code == 401
         authed = httpx.Client(auth=httpx.BasicAuth(*AUTH.split(":", 1)), timeout=10)
         assert authed.post(api + "/flow_runs/filter", json={}).status_code == 200
+        # The UI is served, and tells the browser to reach the API at the address the page came from.
+        ui = httpx.get(f"http://127.0.0.1:{prefect_port}/ui-settings", timeout=10)
+        assert ui.status_code == 200 and ui.json()["api_url"] == "/api", ui.text
 
         # serve's receiver and runner: a delta reaches Kimai.
         work_log = one_new_work_log(kimai_state, oxigraph, DAY)
