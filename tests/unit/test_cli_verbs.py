@@ -20,4 +20,4 @@ def test_push_refuses_a_bad_period_before_any_request_naming_the_verb_used(capsy
     assert main(["push", "2025-03-31", "2025-03-01"]) == 2
     assert "kimai-sync push: start 2025-03-31 is after end 2025-03-01" in capsys.readouterr().err
     assert main(["to-kimai", "2025-02-30", "2025-03-01"]) == 2
-    assert "kimai-sync to-kimai: START '2025-02-30' is not a date" in capsys.readouterr().err
+    assert "kimai-sync to-kimai: 'start' '2025-02-30' is not a valid date" in capsys.readouterr().err
