@@ -303,3 +303,17 @@ def test_the_monthly_lock_works_with_timi_and_marks_nothing_there(timi_world):
     assert [p["status"] for p in result["people"] if p["person"] == "Ann Peeters"] == ["SUBMITTED → EXPORTED"]
     assert w.store.client().ask(f"ASK {{ <{sheet}> adms:status <{S.EXPORTED}> }}")
     assert len(writes(w.state)) == n  # Timi has no export flag: nothing written there
+
+
+def test_timis_refusal_is_kept_in_the_report_and_the_others_go_on(timi_world):
+    w = timi_world
+    tk = timekeeper(w)
+    fine = tk.work_log(w.person[w.ann.id], w.task[w.dev.id], D, "PT2H")
+    tk.load(w.store.client())
+    w.portal.active = False  # archived in Timi after the pull: Timi refuses new hours on it
+    refused = push()
+    row = next(r for r in refused["failures"] if uid(fine) in r["key"])
+    assert row["reason"] == "Timi refused the data: project: is gearchiveerd"
+    assert w.state.entries == {} and refused["failed"]
+    w.portal.active = True
+    assert push()["counts"]["created"] == 1
