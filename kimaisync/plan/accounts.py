@@ -20,6 +20,7 @@ from kimaisync.plan.reference import (IDENTIFIER, NEVER_DELETED, Plan, key, mint
                                       uuid_values)
 from kimaisync.rdf.vocab import ONLINE_ACCOUNT, iri
 from kimaisync.report import FAILED, WARNING, RunReport
+from kimaisync.sparql.client import Term
 from kimaisync.store.reference import StoredResource
 
 ACCOUNT_NAME = iri("foaf:accountName")
@@ -71,7 +72,7 @@ def plan_accounts(users: Iterable[Any], stored: Mapping[str, StoredResource], li
             continue
         try:
             subject = res.uri if res else mint(base_uri, "accounts", new_uuid)[0]
-            exact = {
+            exact: dict[str, set[Term]] = {
                 **uuid_values(res, subject, new_uuid),
                 ACCOUNT_NAME: {text(u.name)},
                 HOMEPAGE: {ref(homepage)},

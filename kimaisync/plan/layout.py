@@ -9,6 +9,7 @@ gap and no overlap. Timesheets people typed into Kimai themselves are stepped ar
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -30,7 +31,7 @@ def day_start(day: dt.date, start: dt.time, zone: ZoneInfo) -> dt.datetime:
 
 
 def lay_out(day: dt.date, minutes: list[int], *, zone: ZoneInfo, start: dt.time,
-            busy: list[Slot] = ()) -> list[Slot]:
+            busy: Sequence[Slot] = ()) -> list[Slot]:
     """Slots for durations (in order), back to back from `start`, skipping `busy` intervals."""
     busy = sorted(busy, key=lambda s: s.begin)
     cursor = day_start(day, start, zone)

@@ -82,7 +82,7 @@ def ref(value: str) -> Term:
     return writable(Term("uri", value))
 
 
-def _order(term: Term) -> tuple:
+def _order(term: Term) -> tuple[str, str, str, str]:
     return term.type, term.value, term.datatype or "", term.lang or ""
 
 
@@ -121,7 +121,7 @@ def diff(stored: StoredResource | None, subject: str, types: Iterable[str],
 _UUID_TAIL = re.compile(r"^[A-Za-z0-9-]{8,}$")
 
 
-def uuid_values(stored: StoredResource | None, subject: str, new_uuid: Callable[[], Any]) -> dict[str, set[str]]:
+def uuid_values(stored: StoredResource | None, subject: str, new_uuid: Callable[[], Any]) -> dict[str, set[Term]]:
     """`mu:uuid` to write: none when the resource has one; else its IRI's last segment, or a new one."""
     if stored is not None and stored.get(UUID):
         return {}
@@ -140,10 +140,11 @@ def key(record_id: Any, name: str | None) -> str:
 
 
 def record_change(plan: Plan, kind: str, record_key: str, stored: StoredResource | None, subject: str,
-                  types: Iterable[str], exact: Mapping[str, set[str]], *, legacy: str | None = None) -> None:
+                  types: Iterable[str], exact: Mapping[str, set[Term]], *, legacy: str | None = None) -> None:
     """Diff one record, queue its change, and give it its primary report row."""
     change, changed = diff(stored, subject, types, exact)
     if stored is None:
+        assert change is not None, subject  # a new resource gets at least its types
         plan.changes.append(change)
         plan.report.add(kind, record_key, CREATED, subject)
     elif change is None:
@@ -302,11 +303,11 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
             continue
         try:
             subject = res.uri if res else mint(base_uri, "customers", new_uuid)[0]
-            exact = {
+            exact: dict[str, set[Term]] = {
                 **uuid_values(res, subject, new_uuid),
                 LABEL: {text(c.name)},
                 IDENTIFIER: {text(str(cid))},
-                COLOR: {text(cust_color[cid])} if cust_color[cid] else set(),
+                COLOR: {text(color)} if (color := cust_color[cid]) else set(),
             }
             record_change(plan, "customer", k, res, subject, [ORGANIZATION], exact, legacy=legacy)
         except (ValueError, TypeError) as err:
@@ -346,7 +347,7 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
                 TOP_CONCEPT_OF: {ws},
                 IN_SCHEME: {ws},
                 BROADER: set(),
-                COLOR: {text(proj_color[pid])} if proj_color[pid] else set(),
+                COLOR: {text(color)} if (color := proj_color[pid]) else set(),
             }
             link_note = None
             if p.customer in customer_uri:
