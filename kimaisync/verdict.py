@@ -9,6 +9,7 @@ kind of trouble, so the runs list can be filtered on it. Plain code; the flows p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from kimaisync.report import BLOCKED, CREATED, DELETED, FAILED, SKIPPED, UNCHANGED, UPDATED, WARNING, RunReport
@@ -28,7 +29,7 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def verdict(report: RunReport, *, person_days_differ: int = 0, extra: list[str] = (),
+def verdict(report: RunReport, *, person_days_differ: int = 0, extra: Sequence[str] = (),
             limit: int = 300) -> Verdict:
     """The one line and the tags of a run. `person_days_differ`: rows of the hours reconciliation
     that differ; `extra`: more trouble the report's rows do not hold (e.g. "3 timesheets not

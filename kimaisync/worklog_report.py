@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from kimaisync.apply.timesheets import Outcome
 from kimaisync.plan.worklogs import Plan
 from kimaisync.report import RunReport
+from kimaisync.trackers.port import Tracker
 
-_OUTCOME = {"created": "created", "updated": "updated", "unchanged": "unchanged", "deleted": "deleted",
+_OUTCOME: dict[str, str] = {"created": "created", "updated": "updated", "unchanged": "unchanged", "deleted": "deleted",
             "skipped": "skipped", "blocked": "blocked", "failed": "failed"}
 
 
-def work_log_report(title: str, outcomes: list[Outcome], result: Plan, *, dry_run: bool, tracker,
-                    names: dict[str, str] | None = None, warnings: list[str] = ()) -> RunReport:
+def work_log_report(title: str, outcomes: list[Outcome], result: Plan, *, dry_run: bool, tracker: Tracker,
+                    names: dict[str, str] | None = None, warnings: Sequence[str] = ()) -> RunReport:
     """`tracker`: the `trackers.port.Tracker` (its title and word for an entry name the rows)."""
     names = names or {}
     entry = f"{tracker.title} {tracker.entry_word}"
@@ -28,7 +31,7 @@ def work_log_report(title: str, outcomes: list[Outcome], result: Plan, *, dry_ru
         reason = o.message or a.reason
         if o.entry_id is not None and o.status in ("created", "updated", "unchanged"):
             reason = f"{entry} {o.entry_id}" + (f"; {reason}" if reason else "")
-        status = o.status
+        status: str = o.status
         if dry_run and a.kind != "unchanged":
             status = {"create": "created", "update": "updated", "delete": "deleted"}.get(a.kind, _OUTCOME[o.status])
             reason = f"(dry run) {a.reason}" if a.reason else "(dry run)"

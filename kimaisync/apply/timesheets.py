@@ -31,7 +31,7 @@ from kimaisync.errors import (
     TrackerError,
     is_retryable,
 )
-from kimaisync.plan.worklogs import Action
+from kimaisync.plan.worklogs import Action, Desired
 from kimaisync.retry import retry_delay
 from kimaisync.trackers.port import EntryWrite
 
@@ -50,12 +50,22 @@ class Outcome:
         return self.status not in ("failed",)
 
 
+# the outcome of an action that writes nothing
+_SETTLED: dict[str, Status] = {"unchanged": "unchanged", "skip": "skipped", "blocked": "blocked"}
+
+
+def _desired(a: Action) -> Desired:
+    # creates and updates are planned with the record they should leave in the tracker
+    assert a.desired is not None, a
+    return a.desired
+
+
 def _write(a: Action) -> EntryWrite:
-    d = a.desired
+    d = _desired(a)
     return EntryWrite(d.user, d.project, d.activity, d.description, d.begin, d.end, d.date, d.minutes)
 
 
-def _user_of(a: Action):
+def _user_of(a: Action) -> Any:
     return a.desired.user if a.desired is not None else a.user
 
 
@@ -138,7 +148,7 @@ class Applier:
     def _update(self, a: Action) -> Outcome:
         t = self.title
         try:
-            ts = self._session(a).update(a.entry_id, dict(a.changes), zone=a.desired.zone)
+            ts = self._session(a).update(a.entry_id, dict(a.changes), zone=_desired(a).zone)
         except EntryNotFound:
             if a.step:  # the planned update that follows books it again
                 return Outcome(a, "skipped", a.entry_id, f"gone from {t}")
@@ -172,7 +182,7 @@ class Applier:
                 return self._update(a)
             if a.kind == "delete":
                 return self._delete(a)
-            status = {"unchanged": "unchanged", "skip": "skipped", "blocked": "blocked"}[a.kind]
+            status = _SETTLED[a.kind]
             return Outcome(a, status, a.entry_id, a.reason)
         except TrackerAuthError as exc:
             with self._lock:
