@@ -18,11 +18,12 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
-from pydantic_core import InitErrorDetails
+from pydantic import (AnyHttpUrl, Field, ModelWrapValidatorHandler, SecretStr, ValidationError, ValidationInfo,
+                      field_validator, model_validator)
+from pydantic_core import ErrorDetails, InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kimaisync.errors import ConfigurationError
@@ -204,13 +205,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _tracker_settings(cls, data, handler):
+    def _tracker_settings(cls, data: Any, handler: ModelWrapValidatorHandler[Settings]) -> Settings:
         """The selected tracker's required settings, reported with every other problem at once."""
-        problems = []
+        problems: list[InitErrorDetails] = []
         try:
             settings = handler(data)
         except ValidationError as err:
-            settings, problems = None, err.errors()
+            problems = [_again(e) for e in err.errors()]
         given = data if isinstance(data, dict) else {}
         name = str(given.get("tracker") or "kimai").strip().lower()
         for var in REQUIRED_BY_TRACKER.get(name, ()):
@@ -219,7 +220,7 @@ class Settings(BaseSettings):
                 problems.append(InitErrorDetails(type="missing", loc=(var,), input=None))
         if problems:
             raise ValidationError.from_exception_data(cls.__name__, problems, hide_input=True)
-        return settings
+        return settings  # bound: a failed handler leaves problems, which raised above
 
     @field_validator("fallback_sync_cron")
     @classmethod
@@ -302,7 +303,7 @@ class Settings(BaseSettings):
 
     @field_validator("receiver_grace_seconds", mode="before")
     @classmethod
-    def _grace(cls, v):
+    def _grace(cls, v: Any) -> float:
         try:
             value = float(v)
         except (TypeError, ValueError):
@@ -314,7 +315,7 @@ class Settings(BaseSettings):
 
     @field_validator("writer_lock_database_url", mode="before")
     @classmethod
-    def _lock_url(cls, v):
+    def _lock_url(cls, v: Any) -> SecretStr | None:
         raw = v.get_secret_value() if isinstance(v, SecretStr) else v
         if raw is None or not str(raw).strip():
             return None
@@ -327,7 +328,7 @@ class Settings(BaseSettings):
 
     @field_validator("year_max")
     @classmethod
-    def _years(cls, v: int, info) -> int:
+    def _years(cls, v: int, info: ValidationInfo) -> int:
         if "year_min" in info.data and info.data["year_min"] > v:
             raise ValueError(f"is before YEAR_MIN {info.data['year_min']}")
         return v
@@ -342,7 +343,7 @@ class Settings(BaseSettings):
 
     @field_validator("prefect_server_api_auth_string", "prefect_api_auth_string", mode="before")
     @classmethod
-    def _auth_string(cls, v):
+    def _auth_string(cls, v: Any) -> SecretStr | None:
         raw = v.get_secret_value() if isinstance(v, SecretStr) else v
         if raw is None or raw == "":
             return None
@@ -352,13 +353,13 @@ class Settings(BaseSettings):
 
     @field_validator("prefect_api_url", mode="before")
     @classmethod
-    def _api_url(cls, v):
+    def _api_url(cls, v: Any) -> str | None:
         if v is None or not str(v).strip():
             return None
-        v = str(v).strip().rstrip("/")
-        if not v.startswith(("http://", "https://")):
-            raise ValueError(f"{v!r} is not an http(s) URL (e.g. http://prefect:4200/api)")
-        return v
+        url = str(v).strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL (e.g. http://prefect:4200/api)")
+        return url
 
     @field_validator("kimai1_credentials_file")
     @classmethod
@@ -508,7 +509,15 @@ def _scrubbed(text: str, secret: str | None) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def _shown(value, secret: str | None) -> str:
+def _again(e: ErrorDetails) -> InitErrorDetails:
+    """A caught error as one to raise again with others: its type, place, input and context."""
+    again = InitErrorDetails(type=e["type"], loc=e["loc"], input=e["input"])
+    if "ctx" in e:
+        again["ctx"] = e["ctx"]
+    return again
+
+
+def _shown(value: Any, secret: str | None) -> str:
     """A rejected value as an error may quote it: without a password in a URL, without the token."""
     return _scrubbed(repr(value), secret)
 
@@ -530,13 +539,13 @@ _SECRET_VARS = {"API_TOKEN", "EGROUPWARE_PASSWORD", "KIMAI1_PASSWORD", "PREFECT_
                 "PREFECT_API_AUTH_STRING"}  # never quoted back in a problem line
 
 
-def _token_given(overrides: dict) -> str | None:
-    secret = overrides.get("api_token") or os.environ.get("API_TOKEN")
-    secret = secret.get_secret_value() if hasattr(secret, "get_secret_value") else secret
+def _token_given(overrides: dict[str, Any]) -> str | None:
+    given = overrides.get("api_token") or os.environ.get("API_TOKEN")
+    secret = given.get_secret_value() if isinstance(given, SecretStr) else given
     return str(secret).strip() or None if secret else None
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     """Read the environment (plus explicit overrides); raise ConfigurationError listing every problem."""
     try:
         s = Settings(**overrides)
