@@ -13,12 +13,16 @@ which a CLI verb would pay for at every start.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kimaisync.durations import DurationError, parse_minutes
 from kimaisync.marker import marker_of
 from kimaisync.timekeeper import TimekeeperSnapshot
+from kimaisync.trackers.port import Entry, TrackerUser, UserId
+
+Row = dict[str, Any]  # one person-day: the columns below, as a table artifact takes them
 
 def columns(tracker: str = "kimai") -> list[str]:
     return ["person", "person_iri", "date", "timekeeper_hours", f"{tracker}_hours", "difference_hours", "status",
@@ -28,11 +32,11 @@ def columns(tracker: str = "kimai") -> list[str]:
 COLUMNS = columns()
 
 
-def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, *,
-                   period: tuple[dt.date, dt.date], default_zone: str, tracker: str = "kimai") -> list[dict]:
+def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable[Entry], users: Mapping[UserId, TrackerUser], *,
+                   period: tuple[dt.date, dt.date], default_zone: str, tracker: str = "kimai") -> list[Row]:
     """One row per person and day (`columns(tracker)`), by person name, person and date. `tracker`:
     the tracker's name (`Tracker.name`), which names its columns."""
-    person_of_user: dict = {}
+    person_of_user: dict[UserId, str] = {}
     for person, ids in snap.accounts.items():
         for uid in ids:
             person_of_user.setdefault(uid, person)
@@ -76,7 +80,7 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
         into = km if marker_of(ts.description) else other
         into[key] = into.get(key, 0) + minutes
 
-    rows = []
+    rows: list[Row] = []
     for key in sorted(set(tk) | set(km) | set(other), key=lambda k: (name(k[0]), k[0], k[1])):
         a, b = tk.get(key, 0), km.get(key, 0)
         rows.append({"person": name(key[0]), "person_iri": key[0], "date": key[1].isoformat(),
@@ -87,16 +91,16 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
     return rows
 
 
-def differences(rows: list[dict]) -> list[dict]:
+def differences(rows: list[Row]) -> list[Row]:
     return [row for row in rows if row["status"] != "ok"]
 
 
-def differences_first(rows: list[dict]) -> list[dict]:
+def differences_first(rows: list[Row]) -> list[Row]:
     """The rows that differ, then the others, each in their order."""
     return sorted(rows, key=lambda row: row["status"] == "ok")
 
 
-def hours_per_person(rows: list[dict], tracker: str = "kimai") -> dict[str, tuple[float, float]]:
+def hours_per_person(rows: list[Row], tracker: str = "kimai") -> dict[str, tuple[float, float]]:
     """Person IRI → (Timekeeper hours, tracker hours) over the rows."""
     out: dict[str, tuple[float, float]] = {}
     for row in rows:

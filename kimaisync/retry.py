@@ -52,7 +52,7 @@ def retry_delay(exc: BaseException, attempt: int, *, base: float = BASE_DELAY, c
     after = exc.retry_after if isinstance(exc, Transient) else None
     if after is not None:
         return min(max(after, 0.0), cap)
-    return min(base * (2 ** (attempt - 1)), cap)
+    return min(base * 2.0 ** (attempt - 1), cap)
 
 
 def call_with_retry(
