@@ -228,9 +228,11 @@ class Links:
     title: str = "the tracker"  # how store-side reasons name the tracker ("Kimai")
     account_id_predicate: str = "http://purl.org/dc/terms/identifier"
 
-    def homepage(self, settings) -> str:
-        """The `foaf:accountServiceHomepage` of this tracker's accounts, from the settings."""
-        return getattr(settings, self.account_homepage_setting)
+    def homepage(self, settings: object) -> str:
+        """The `foaf:accountServiceHomepage` of this tracker's accounts, from the settings (object: the
+        port may not import kimaisync.settings, which knows every tracker)."""
+        value: str = getattr(settings, self.account_homepage_setting)
+        return value
 
     def parse_id(self, raw: str) -> EntryId | None:
         """A stored id as the tracker's id, or None when it is not one (digits → int by default;
@@ -377,7 +379,7 @@ class Tracker(ABC):
     def __enter__(self) -> "Tracker":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @property
