@@ -98,6 +98,7 @@ def parse_delta(body: Any) -> Delta:
     wrong frame, or for a body of which nothing could be used."""
     try:
         if isinstance(body, dict) and "changeSets" in body:
+            sets: list[tuple[list[Any] | None, ...]]
             sets = [(c.insert, c.delete, c.effectiveInsert, c.effectiveDelete)
                     for c in MuAuthBody.model_validate(body).changeSets]
         elif isinstance(body, list):

@@ -121,7 +121,8 @@ class Period(BaseModel):
 
     @field_validator("start", "end", mode="before")
     @classmethod
-    def _day(cls, v, info: ValidationInfo):
+    def _day(cls, v: Any, info: ValidationInfo) -> dt.date:
+        assert info.field_name is not None  # always set for a field validator
         day = parse_day(v, info.field_name)
         _check_year(day.year, info.field_name, _limits(info))
         return day

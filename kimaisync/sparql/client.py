@@ -45,8 +45,8 @@ class Term:
     lang: str | None = None
 
 
-def _term(raw: dict) -> Term:
-    kind = raw.get("type")
+def _term(raw: dict[str, str]) -> Term:
+    kind = raw.get("type", "")  # SPARQL JSON results always give it
     if kind == "typed-literal":  # Virtuoso's spelling of the old JSON draft
         kind = "literal"
     return Term(kind, raw.get("value", ""), raw.get("datatype"), raw.get("xml:lang"))

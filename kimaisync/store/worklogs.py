@@ -64,7 +64,8 @@ def _period_rows(client: SparqlClient, start: dt.date, end: dt.date, links: Link
         return
     rows = _work_log_rows(client, _in_window(start, end), links)
     if len(rows) >= ROW_CAP_MARGIN and start < end:  # the estimate was off: split after all
-        n, rows = len(rows), None
+        n = len(rows)
+        del rows  # not held while the halves are read
         yield from _period_rows(client, start, end, links, count=n)
         return
     yield from rows

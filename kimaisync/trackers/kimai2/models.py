@@ -112,7 +112,7 @@ class KimaiTimesheet(_KimaiRecord):
 
     @field_validator("tags", mode="before")
     @classmethod
-    def _tags(cls, v: Any) -> list[str]:
+    def _tags(cls, v: Any) -> list[Any]:  # pydantic then checks each is a str
         if v is None or v == "":
             return []
         if isinstance(v, str):  # the write format, "a,b"
