@@ -329,9 +329,10 @@ class EGroupwareClient:
         try:
             record = EgwTimesheet.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0] if exc.errors() else {}
-            loc = ".".join(str(p) for p in first.get("loc", ()))
-            raise UnexpectedAnswer(self._scrub(f"unexpected timesheet shape ({loc}: {first.get('msg', 'invalid')})")[:300],
+            errors = exc.errors()
+            loc = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+            msg = errors[0]["msg"] if errors else "invalid"
+            raise UnexpectedAnswer(self._scrub(f"unexpected timesheet shape ({loc}: {msg})")[:300],
                                    method=resp.request.method, path=resp.request.url.path) from None
         if etag:
             record.etag = unquote_etag(etag)

@@ -116,7 +116,7 @@ class Kimai1Session:
     def _renew(self, refused: str) -> str:
         """A new key after `refused` stopped working; once per session (then the login is wrong)."""
         with self._lock:
-            if self._key != refused:  # another thread renewed it meanwhile
+            if self._key is not None and self._key != refused:  # another thread renewed it meanwhile
                 return self._key
             if self._reauthenticated:
                 raise KimaiAuthError(f"Kimai 1 stopped taking the key of {self.username!r} again after it was "

@@ -264,7 +264,7 @@ class KimaiClient:
             limits=limits,
             verify=_tls_context(),
             follow_redirects=False,  # a redirect would drop (or leak) the credentials and turn POST into GET
-            **({"transport": transport} if transport is not None else {}),
+            transport=transport,  # None: httpx's default
         )
         self._lock = threading.Lock()
         self._me: KimaiUser | None = None
@@ -445,10 +445,11 @@ class KimaiClient:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0] if exc.errors() else {}
-            loc = ".".join(str(p) for p in first.get("loc", ()))
+            errors = exc.errors()
+            loc = ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+            msg = errors[0]["msg"] if errors else "invalid"
             raise KimaiProtocolError(
-                self._scrub(f"unexpected {model.__name__} shape ({loc}: {first.get('msg', 'invalid')})")[:300],
+                self._scrub(f"unexpected {model.__name__} shape ({loc}: {msg})")[:300],
                 method=resp.request.method, path=resp.request.url.path) from None
 
     def _models(self, model: type[M], resp: httpx.Response) -> list[M]:
@@ -612,8 +613,10 @@ class KimaiClient:
             if page_count != count or len(more) != full:
                 return None
             rows += more
-        seen: set[int] = set()
-        return [r for r in rows if not (r.id in seen or seen.add(r.id))]
+        by_id: dict[int, KimaiTimesheet] = {}  # the first row of each id, in order
+        for r in rows:
+            by_id.setdefault(r.id, r)
+        return list(by_id.values())
 
     def _pages_one_by_one(self, params: dict[str, Any], size: int) -> Iterator[KimaiTimesheet]:
         seen: set[int] = set()
@@ -762,16 +765,16 @@ class KimaiClient:
         value it just read) and read again before every retry.
         """
         path = f"/timesheets/{int(timesheet_id)}/export"
-        state = {"known": current, "sent": False}
+        known, sent = current, False
 
         def once() -> bool:
-            now = state["known"]
-            state["known"] = None  # from the second attempt on, always re-read
+            nonlocal known, sent
+            now, known = known, None  # from the second attempt on, always re-read
             if now is None:
                 now = self._get_timesheet(timesheet_id, retry=False).exported
             if bool(now) == bool(exported):
-                return state["sent"]
-            state["sent"] = True
+                return sent
+            sent = True
             self._send("PATCH", path, forbidden=_EXPORT_TIMESHEET)
             return True
 
