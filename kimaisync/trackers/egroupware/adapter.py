@@ -225,9 +225,15 @@ class EGroupwareSession(Session):
     def create(self, write: EntryWrite) -> Entry:
         if write.user is not None and write.user != self.username:
             raise ValueError(f"a write for {write.user!r} sent to {self.username!r}'s session")
-        if write.begin is None or (write.end is None and write.minutes is None):
-            raise RecordRejected("EGroupware needs a start and a duration (a clock tracker)")
-        minutes = minutes_between(write.begin, write.end) if write.end is not None else int(write.minutes)
+        needs = "EGroupware needs a start and a duration (a clock tracker)"
+        if write.begin is None:
+            raise RecordRejected(needs)
+        if write.end is not None:
+            minutes = minutes_between(write.begin, write.end)
+        elif write.minutes is not None:
+            minutes = int(write.minutes)
+        else:
+            raise RecordRejected(needs)
         w = TimesheetWrite(title=title_for(write.project, write.activity), start=write.begin, duration=minutes,
                            description=write.description, project=_text(write.project),
                            category=_text(write.activity))

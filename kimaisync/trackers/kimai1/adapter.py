@@ -144,11 +144,12 @@ class Kimai1PortSession(Session):
     def create(self, write: EntryWrite) -> Entry:
         if write.user is not None and write.user != self.user_id:
             return self.tracker.session(write.user).create(write)
-        k1 = K1EntryWrite(project=write.project, task=task_of(write.activity), start=write.begin, end=write.end,
-                          description=write.description)
+        # validated from a dict: the port's ids are Hashable, and pydantic checks they are Kimai 1's ints
+        k1 = K1EntryWrite.model_validate(dict(project=write.project, task=task_of(write.activity), start=write.begin,
+                                              end=write.end, description=write.description))
         new_id = self.k1.create(k1, _zone(write.begin, None))
-        minutes = int((write.end - write.begin).total_seconds()) // 60
-        return Entry(new_id, self.user_id, write.project, activity_id(write.project, k1.task), write.description,
+        minutes = int((k1.end - k1.start).total_seconds()) // 60
+        return Entry(new_id, self.user_id, write.project, activity_id(k1.project, k1.task), write.description,
                      write.begin, write.end, None, minutes, False)
 
     def update(self, entry_id, changes: Mapping[str, Any], *, zone: str | None = None) -> Entry:

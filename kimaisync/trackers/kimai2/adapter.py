@@ -110,9 +110,10 @@ class Kimai2Session(Session):
         return found, missing
 
     def create(self, write: EntryWrite) -> Entry:
-        return entry(self.client.create_timesheet(TimesheetWrite(
+        # validated from a dict: the port's ids are Hashable, and pydantic checks they are Kimai's ints
+        return entry(self.client.create_timesheet(TimesheetWrite.model_validate(dict(
             begin=write.begin, end=write.end, project=write.project, activity=write.activity, user=write.user,
-            description=write.description)))
+            description=write.description))))
 
     def update(self, entry_id, changes: Mapping[str, Any], *, zone: str | None = None) -> Entry:
         fields = dict(changes)
