@@ -291,9 +291,10 @@ class Session(ABC):
         """Delete an entry (only when `Capabilities.can_delete`); `EntryNotFound` unless `missing_ok`."""
         raise NotImplementedError(f"{type(self).__name__} cannot delete entries")
 
-    def retire(self, entry_id: EntryId) -> None:
+    def retire(self, entry_id: EntryId) -> Entry | None:
         """Make an entry count nothing where the tracker cannot delete (only when
-        `Capabilities.retire_word`); idempotent; `EntryNotFound` when there is no such entry."""
+        `Capabilities.retire_word`); idempotent; `EntryNotFound` when there is no such entry.
+        Returns the retired entry when the tracker answers with it."""
         raise NotImplementedError(f"{type(self).__name__} cannot retire entries")
 
     def mark_exported(self, entry_id: EntryId, exported: bool) -> bool:

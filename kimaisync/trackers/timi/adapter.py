@@ -20,6 +20,7 @@ from typing import Any
 from kimaisync.errors import EntryNotFound, RecordRejected, TrackerConfigError, TrackerError
 from kimaisync.rdf.vocab import iri
 from kimaisync.trackers.port import (
+    EntryId,
     Activity,
     Capabilities,
     CredentialScope,
@@ -122,7 +123,7 @@ class TimiSession(Session):
         self.client = client
         self.email = email
         self._service_ids = service_ids
-        self._known: dict[int, Entry] = {}
+        self._known: dict[EntryId, Entry] = {}
         self._lock = threading.Lock()
 
     def _remember(self, rows: Iterable[Entry]) -> list[Entry]:
@@ -300,8 +301,8 @@ class TimiTracker(Tracker):
             raise refused[0]
         with self._lock:
             self._services = sorted(services)
-        activities = [Activity(activity_id(p.id, sid), name, p.id, p.visible)
-                      for p in projects.values() for sid, name in sorted(services.items())]
+        activities = [Activity(activity_id(pid, sid), name, pid, p.visible)
+                      for pid, p in projects.items() for sid, name in sorted(services.items())]
         return ReferenceData(list(customers.values()), list(projects.values()), activities)
 
     def users(self) -> list[TrackerUser]:
