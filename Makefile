@@ -19,11 +19,13 @@ setup: $(STAMP)
 system-deps:
 	@bash scripts/ensure-system-deps.sh
 
-# The fast gate (under a minute once the venv exists): lint, the layering contracts, and every
-# test that starts no server (tests marked slow are left to `make test`).
+# The fast gate (under a minute once the venv exists): lint, the layering contracts, types (mypy
+# on kimaisync/, set up in pyproject.toml), and every test that starts no server (tests marked
+# slow are left to `make test`).
 check: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
 
 test: $(STAMP) system-deps
@@ -33,4 +35,4 @@ demo: $(STAMP)
 	$(VENV)/bin/kimai-sync demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache
