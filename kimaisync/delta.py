@@ -150,6 +150,6 @@ def _take(raw: Any, seen: dict[str, None], out: Delta) -> str:
     return ""
 
 
-def work_logs_named(body) -> list[str]:
+def work_logs_named(body: Any) -> list[str]:
     """The subjects of relevant triples, in first-seen order, each once (parts dropped: see parse_delta)."""
     return parse_delta(body).work_logs

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 CREATED = "created"
 UPDATED = "updated"
@@ -202,7 +203,7 @@ class RunReport:
         lines += [f"- {note}" for note in self.notes]
         return "## Needs a look\n\n" + "\n".join(lines) + "\n" if lines else ""
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """JSON-friendly result of a flow: counts, per-kind counts, stats and whether anything failed."""
         return {
             "title": self.title,

@@ -69,6 +69,6 @@ class TimekeeperSnapshot:
     work_logs: list[WorkLog] = field(default_factory=list)
     activities: dict[str, ActivityRef] = field(default_factory=dict)  # task IRI -> ref
     non_activity_tasks: dict[str, str] = field(default_factory=dict)  # task IRI -> why it is not bookable
-    accounts: dict[str, list] = field(default_factory=dict)  # person IRI -> the tracker's user ids
+    accounts: dict[str, list[Hashable]] = field(default_factory=dict)  # person IRI -> the tracker's user ids
     person_names: dict[str, str] = field(default_factory=dict)
     dangling: dict[str, list[str]] = field(default_factory=dict)  # deleted work-log IRI -> stored entry ids

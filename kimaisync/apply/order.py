@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Hashable
 
 from kimaisync.plan.worklogs import Action, Desired
 
@@ -143,9 +144,9 @@ def ordered_moves(actions: list[Action], held: Held | None = None) -> list[Actio
 def lanes(actions: list[Action], held: Held | None = None) -> list[list[Action]]:
     """Deletions and updates grouped per Kimai user (users a record moves between together), each in its order."""
     held = held or {}
-    parent: dict = {}
+    parent: dict[Hashable, Hashable] = {}  # tracker user -> a user it shares a lane with
 
-    def root(u):
+    def root(u: Hashable) -> Hashable:
         while parent.setdefault(u, u) != u:
             u = parent[u]
         return u
@@ -154,10 +155,10 @@ def lanes(actions: list[Action], held: Held | None = None) -> list[list[Action]]
     for a in moves:
         if a.kind == "update" and a.entry_id in held:
             parent[root(held[a.entry_id][0])] = root(_want(a).user)
-    groups: dict = defaultdict(list)
+    groups: dict[Hashable, list[Action]] = defaultdict(list)
     for a in moves:
         groups[root(a.desired.user if a.desired else held.get(a.entry_id, (a.user,))[0])].append(a)
-    held_of: dict = defaultdict(dict)
+    held_of: dict[Hashable, Held] = defaultdict(dict)
     for tid, iv in held.items():
         if root(iv[0]) in groups:
             held_of[root(iv[0])][tid] = iv

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
@@ -31,9 +31,9 @@ from kimaisync.errors import (
     TrackerError,
     is_retryable,
 )
-from kimaisync.plan.worklogs import Action, Desired
+from kimaisync.plan.worklogs import Action, Desired, entry_order
 from kimaisync.retry import retry_delay
-from kimaisync.trackers.port import EntryWrite
+from kimaisync.trackers.port import Entry, EntryWrite, Session, Tracker
 
 Status = Literal["created", "updated", "deleted", "unchanged", "skipped", "blocked", "failed"]
 
@@ -72,7 +72,8 @@ def _user_of(a: Action) -> Any:
 class Applier:
     """Runs a tracker's writes for plan actions with at most `concurrency` in flight."""
 
-    def __init__(self, tracker, *, concurrency: int = 4, attempts: int = 5, sleep: Callable = time.sleep):
+    def __init__(self, tracker: Tracker, *, concurrency: int = 4, attempts: int = 5,
+                 sleep: Callable[[float], None] = time.sleep):
         self.tracker = tracker
         self.title = getattr(tracker, "title", "the tracker")
         self.per_person = tracker.capabilities.per_person
@@ -80,7 +81,7 @@ class Applier:
         self.attempts = attempts
         self.sleep = sleep
         self._fatal: BaseException | None = None
-        self._refused: dict = {}  # user -> the auth error of their own credential (per-person trackers)
+        self._refused: dict[Any, TrackerAuthError] = {}  # user -> the auth error of their own credential (per-person trackers)
         self._lock = threading.Lock()
         # One pool for every batch: batches may be handed in from several threads at once (so
         # one batch's slowest write does not hold up the next), and still at most `concurrency`
@@ -93,21 +94,21 @@ class Applier:
     def __enter__(self) -> "Applier":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # -------------------------------------------------------------- per action
     # Reads, updates and deletes are idempotent: the client retries them itself. A create is
     # retried here, because between two attempts we must look for the first one's record.
 
-    def _session(self, a: Action):
+    def _session(self, a: Action) -> Session:
         return self.tracker.session(_user_of(a))
 
-    def _find_by_marker(self, a: Action):
+    def _find_by_marker(self, a: Action) -> Entry | None:
         if not a.work_log_uuid:
             return None
         found = self._session(a).find_marked(a.work_log_uuid)
-        mine = sorted((t for t in found if markers.marker_of(t.description) == a.work_log_uuid), key=lambda t: t.id)
+        mine = sorted((t for t in found if markers.marker_of(t.description) == a.work_log_uuid), key=entry_order)
         return mine[0] if mine else None
 
     def _create(self, a: Action) -> Outcome:
@@ -135,7 +136,7 @@ class Applier:
                     raise
                 session.count_retry()
 
-    def _last_look(self, a: Action, exc: TrackerError):
+    def _last_look(self, a: Action, exc: TrackerError) -> Entry | None:
         """The marker search before giving up; if it fails too, the create's own error is the news
         (unless the credentials stopped working: that stops the run)."""
         try:
@@ -240,7 +241,7 @@ class Started:
 
     applier: Applier
     actions: list[Action]
-    futures: dict
+    futures: dict[int, Future[Outcome]]  # id() of an action -> its queued write
 
     def outcomes(self) -> list[Outcome]:
         """Wait for the batch; outcomes in the order of its actions."""

@@ -23,7 +23,7 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from collections.abc import Callable, Iterable, Mapping, Set
+from collections.abc import Callable, Hashable, Iterable, Mapping, Set
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -177,7 +177,7 @@ def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: Users, by_name: dict
                       causes.NOT_BOOKABLE.code)
     if not log.person:
         return Reason("no person (prov:wasAssociatedWith)", causes.NO_PERSON.code)
-    accounts = sorted(set(snap.accounts.get(log.person, [])))
+    accounts = sorted(set(snap.accounts.get(log.person, [])), key=id_order)
     name = snap.person_names.get(log.person) or f"<{log.person}>"
     if not accounts:
         namesake = [u for u in (by_name or {}).get(name.casefold(), []) if not getattr(u, "enabled", True)]
@@ -282,8 +282,14 @@ def _day_order(r: _Resolved, ts: Entry | None, uid: UserId, day: dt.date, users:
     return (1, r.log.key)
 
 
-def _entry_order(ts: Entry) -> Any:
-    # one tracker's ids compare with each other (ints, strings or tuples of them); Hashable says less
+def id_order(value: Hashable) -> Any:
+    """Sort key of a tracker's ids: one tracker's ids compare with each other (ints, strings or
+    tuples of them), which their type, Hashable, does not say."""
+    return value
+
+
+def entry_order(ts: Entry) -> Any:
+    """Sort key of entries by id."""
     return ts.id
 
 
@@ -321,7 +327,7 @@ def plan(
     by_id = {ts.id: ts for ts in timesheets}
     by_marker: dict[str, list[Entry]] = defaultdict(list)
     ts: Entry | None
-    for ts in sorted(by_id.values(), key=_entry_order):
+    for ts in sorted(by_id.values(), key=entry_order):
         uuid = markers.marker_of(ts.description)
         if uuid:
             by_marker[uuid].append(ts)
@@ -374,7 +380,7 @@ def plan(
     # 3. Timesheets no work log claims: delete, or keep with the reason.
     linked_users = {uid for ids in snap.accounts.values() for uid in ids}
     deletions: list[Action] = []
-    for ts in sorted(by_id.values(), key=_entry_order):
+    for ts in sorted(by_id.values(), key=entry_order):
         if ts.id in claimed:
             continue
         local = _local_date(ts, users, options.default_zone)
