@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkLog:
     """A `cal:Vevent`: one person's time on one task on one day."""
 
@@ -44,7 +44,7 @@ class WorkLog:
         return self.uuid or self.uri
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActivityRef:
     """A task that is an `ext:KimaiActivity` with its Kimai ids (project None if unresolved)."""
 

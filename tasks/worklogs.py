@@ -10,8 +10,10 @@ futures, which costs seconds for 10,000 work logs.
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -189,13 +191,19 @@ def sync_work_logs(result: Plan, kimai: KimaiClient, sparql: SparqlClient, graph
             done = apply_moves(applier, quote(moves))
             record(sparql, graphs, quote(done))
             outcomes.extend(done)
-        # Creation batches are queued in the applier's one bounded pool together, in order, so they
-        # complete in order and each batch's ids are recorded while the next batches' writes go on.
-        started = [applier.start(chunk) for chunk in chunked(writes, batch)]
-        for i, pending in enumerate(started):
+        # Creation batches stream through the applier's one bounded pool, in order: while one
+        # batch's ids are recorded the next is being written, and the one after is queued, so the
+        # pool never runs dry and no more than three batches of writes are held at a time.
+        chunks = chunked(writes, batch)
+        started = deque(applier.start(chunk) for chunk in islice(chunks, 2))
+        i = 0
+        while started:
+            pending = started.popleft()
             done = apply_batch(quote(pending), i * batch, len(writes))
+            started.extend(applier.start(chunk) for chunk in islice(chunks, 1))
             record(sparql, graphs, quote(done))
             outcomes.extend(done)
+            i += 1
     if applier.fatal is not None:
         raise applier.fatal
     return outcomes

@@ -40,7 +40,7 @@ from kimaisync.retry import retry_delay
 Status = Literal["created", "updated", "deleted", "unchanged", "skipped", "blocked", "failed"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     action: Action
     status: Status

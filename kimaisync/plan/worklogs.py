@@ -30,7 +30,7 @@ Kind = Literal["create", "update", "unchanged", "delete", "skip", "blocked"]
 DeleteScope = Literal["created", "linked", "all"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Desired:
     """The timesheet a work log should be in Kimai."""
 
@@ -43,7 +43,7 @@ class Desired:
     zone: str  # the owner's Kimai timezone (how Kimai reads a PATCHed wall clock)
 
 
-@dataclass
+@dataclass(slots=True)
 class Action:
     kind: Kind
     work_log: str | None = None  # IRI
@@ -110,7 +110,7 @@ def _local_date(ts, users: dict, default: str) -> dt.date:
     return ts.begin.astimezone(_zone(getattr(user, "timezone", None), default)).date()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Resolved:
     log: WorkLog
     user: int
