@@ -47,7 +47,7 @@ async def _json(request: Request):
         return json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("body is not JSON") from None
-    except RecursionError:  # e.g. 100,000 '[': not a delta, and not the Prefect API's fault (was a 503)
+    except RecursionError:  # e.g. 100,000 '[': the sender's mistake, so a 400, not a 5xx
         raise BadRequest("body is JSON nested too deeply") from None
 
 

@@ -1,10 +1,10 @@
-"""Retryable units of the work-log sync: read each side in bulk, plan, apply a batch, record ids.
+"""Units of the work-log sync: read each side in bulk, plan, apply a batch, record ids.
 
-A task is a batch or a page, never a record (a task run costs ~50 ms of Prefect's CPU). The
+A task is a batch or a page, never a record (each task run costs Prefect time of its own). The
 period flow, the delta flow and the timesheet lock all go through `sync_work_logs`, so the
 planning and apply code exist once. Large inputs (snapshots, plans, outcomes) are passed to
 tasks wrapped in `quote`: Prefect would otherwise walk every element of them looking for
-futures, which costs seconds for 10,000 work logs.
+futures, which costs seconds at tens of thousands of work logs.
 """
 
 from __future__ import annotations
