@@ -7,7 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: test demo setup system-deps clean
+.PHONY: check test demo setup system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ setup: $(STAMP)
 
 system-deps:
 	@bash scripts/ensure-system-deps.sh
+
+# The fast gate (under a minute once the venv exists): lint, the layering contracts, and every
+# test that starts no server (tests marked slow are left to `make test`).
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
 
 test: $(STAMP) system-deps
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -163,12 +163,12 @@ class RunningReceiver:
     """The receiver served by uvicorn in a background thread on 127.0.0.1 (demo, tests)."""
 
     def __init__(self, runs: RunQueue, sparql, host: str = "127.0.0.1", port: int = 0):
+        import socket
+
         import uvicorn
 
-        from emulators.kimai2.server import bind
-
         self.runs = runs
-        self._sock = bind(host, port)
+        self._sock = socket.create_server((host, port))
         self.url = f"http://{host}:{self._sock.getsockname()[1]}"
         config = uvicorn.Config(create_app(runs, sparql), log_config=None, access_log=False, lifespan="off")
         self._server = uvicorn.Server(config)

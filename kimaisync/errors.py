@@ -1,10 +1,12 @@
 """Errors a caller can act on; whether one is worth retrying is its type.
 
-Every failure talking to Kimai or the triplestore becomes one of these types. Those that a
-later attempt may cure also derive from :class:`Transient` (as httpx's TransportError marks its
-own); :mod:`kimaisync.retry` retries those and nothing else. Messages say
+Every failure talking to a tracker or the triplestore becomes one of these types. Messages say
 what went wrong and what to check; they never contain a secret (the API token is never part
 of a URL, header dump or body we quote).
+
+Whether an error is retried is said by its type: a `Transient` may succeed on a later try,
+nothing else is retried. The tracker port's families (`TrackerError` and below) are what the
+core catches; each tracker's client raises subclasses of them (Kimai 2: `KimaiError` and below).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ class SyncError(Exception):
 
 class Transient(SyncError):
     """A failure a later attempt of the same request may not meet: rate limits, 5xx, timeouts,
-    dropped connections, an unreachable store or lock database."""
+    dropped connections, an unreachable store or lock database. The one retry policy
+    (:mod:`kimaisync.retry`) retries these and nothing else."""
+
+    retry_after: float | None = None  # the server's advice in seconds, when it gave one
 
 
 class ConfigurationError(SyncError):
@@ -29,10 +34,47 @@ class ConfigurationError(SyncError):
         super().__init__("invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems))
 
 
+# --------------------------------------------------------------------------- the tracker port
+
+
+class TrackerError(SyncError):
+    """A tracker refused or failed a request. Adapters raise subclasses of the families below."""
+
+
+class TrackerTransient(TrackerError, Transient):
+    """No usable answer, or one saying "try later": retried with backoff."""
+
+
+class TrackerConfigError(TrackerError):
+    """A person must fix something before a retry can help: a credential, a permission, a mapping."""
+
+
+class TrackerAuthError(TrackerConfigError):
+    """The credential is refused: nothing more can be done with it (the run, or that person, stops)."""
+
+
+class RecordRejected(TrackerError):
+    """The tracker refused this one record's data; the others go on. Retrying cannot help."""
+
+
+class RecordLocked(RecordRejected):
+    """The record is exported, approved or in a locked period: it may not be changed or deleted."""
+
+
+class EntryNotFound(TrackerError):
+    """The entry (or page) does not exist."""
+
+
+class OutcomeUnknown(TrackerError):
+    """Marker family: a write may have been carried out although no good answer came back (a lost
+    reply, a 5xx behind a proxy, a 2xx we cannot read). Never repeat a create blindly: look for its
+    record first (the core searches by the sync's marker)."""
+
+
 # --------------------------------------------------------------------------- Kimai
 
 
-class KimaiError(SyncError):
+class KimaiError(TrackerError):
     """A Kimai request failed. `status` is the HTTP status, or None for transport failures."""
 
     status: int | None = None
@@ -46,15 +88,15 @@ class KimaiError(SyncError):
         super().__init__(f"{where}: {message}" if where else message)
 
 
-class KimaiAuthError(KimaiError):
+class KimaiAuthError(KimaiError, TrackerAuthError):
     """401, or 403 on a read that any authorised API user may do: the credentials are wrong."""
 
 
-class KimaiPermissionError(KimaiError):
+class KimaiPermissionError(KimaiError, TrackerConfigError):
     """403: authenticated, but the API user lacks a Kimai permission for this action."""
 
 
-class KimaiLockedError(KimaiPermissionError):
+class KimaiLockedError(KimaiPermissionError, RecordLocked):
     """403 on editing or deleting a timesheet: it is exported or in a locked period."""
 
 
@@ -71,7 +113,7 @@ class ValidationDetails:
         return " | ".join(parts) if parts else "no details given"
 
 
-class KimaiValidationError(KimaiError):
+class KimaiValidationError(KimaiError, RecordRejected):
     """400: Kimai refused the data. Retrying the same request cannot help."""
 
     status = 400
@@ -81,13 +123,13 @@ class KimaiValidationError(KimaiError):
         super().__init__(f"{message}: {self.details.summary()}", status=400, **kw)
 
 
-class KimaiNotFoundError(KimaiError):
+class KimaiNotFoundError(KimaiError, EntryNotFound):
     """404: the record (or page) does not exist."""
 
     status = 404
 
 
-class KimaiRateLimitedError(KimaiError, Transient):
+class KimaiRateLimitedError(KimaiError, TrackerTransient):
     """429: too many requests; `retry_after` is Kimai's (or the proxy's) advice in seconds."""
 
     status = 429
@@ -97,15 +139,15 @@ class KimaiRateLimitedError(KimaiError, Transient):
         super().__init__(message, status=429, **kw)
 
 
-class KimaiServerError(KimaiError, Transient):
+class KimaiServerError(KimaiError, TrackerTransient, OutcomeUnknown):
     """5xx: Kimai (or a proxy in front of it) failed."""
 
 
-class KimaiTransportError(KimaiError, Transient):
+class KimaiTransportError(KimaiError, TrackerTransient, OutcomeUnknown):
     """No usable answer: refused, timed out, connection dropped, or a reply that is not JSON."""
 
 
-class KimaiProtocolError(KimaiError):
+class KimaiProtocolError(KimaiError, OutcomeUnknown):
     """Kimai answered 2xx with a body we cannot read (HTML, truncated JSON, wrong shape)."""
 
 
@@ -127,7 +169,7 @@ class SparqlQueryError(SparqlError):
 # --------------------------------------------------------------------------- writer lock
 
 
-class WriterLockUnavailable(Transient):
+class WriterLockUnavailable(SyncError, Transient):
     """The database holding the work-log writer lock cannot be reached: the run writes nothing."""
 
 
@@ -135,5 +177,14 @@ class WriterLockUnavailable(Transient):
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Whether another attempt may succeed: the error is :class:`Transient`."""
+    """The single retry decision, by type: transient failures only.
+
+    Rate limits, 5xx, transport failures and an unavailable store may succeed on a later try.
+    Authentication, permission, validation, not-found and protocol errors will not.
+    """
     return isinstance(exc, Transient)
+
+
+def is_fatal(exc: BaseException) -> bool:
+    """Failures that make the rest of a run pointless: stop at once with a clear message."""
+    return isinstance(exc, (TrackerAuthError, SparqlQueryError, ConfigurationError, SparqlUnavailableError))

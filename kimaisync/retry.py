@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import Callable, TypeVar
 
-from kimaisync.errors import KimaiRateLimitedError, is_retryable
+from kimaisync.errors import Transient, is_retryable
 
 T = TypeVar("T")
 
@@ -28,8 +28,9 @@ OnRetry = Callable[[BaseException, int, float], None]
 
 def retry_delay(exc: BaseException, attempt: int, *, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
     """Seconds to wait before retry number `attempt` (1-based): Retry-After if given, else backoff."""
-    if isinstance(exc, KimaiRateLimitedError) and exc.retry_after is not None:
-        return min(max(exc.retry_after, 0.0), cap)
+    after = exc.retry_after if isinstance(exc, Transient) else None
+    if after is not None:
+        return min(max(after, 0.0), cap)
     return min(base * (2 ** (attempt - 1)), cap)
 
 

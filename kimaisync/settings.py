@@ -3,6 +3,10 @@
 An existing semantic.works stack keeps its docker-compose environment: `API_TOKEN`,
 `KIMAI_ENDPOINT`, `DEFAULT_MU_AUTH_SCOPE`, ... A missing or invalid value fails at start with
 one line per problem that names the variable, says what was wrong and gives an example.
+
+`TRACKER` selects the time tracker (`kimai`, the default, is Kimai 2). Each tracker's settings
+have names of their own and are required only when that tracker is selected
+(`REQUIRED_BY_TRACKER`); Kimai 2's are the old service's `API_TOKEN` and `KIMAI_ENDPOINT`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kimaisync.errors import ConfigurationError
@@ -26,7 +31,18 @@ DEFAULT_RESOURCE_BASE_URI = "http://timekeeper.redpencil.io"
 DEFAULT_WORKSPACE_URI = "http://timekeeper.redpencil.io/workspaces/7530c9c9-4905-4fae-b63f-7a8d29232377"
 DEFAULT_KIMAI_ACCOUNT_SERVICE_HOMEPAGE = "http://kimai.redpencil.io"
 
+TrackerName = Literal["kimai", "egroupware", "timi", "kimai1"]  # the keys of kimaisync.trackers.TRACKERS
+
+# Settings a tracker cannot start without (field names); required only when it is the TRACKER.
+REQUIRED_BY_TRACKER: dict[str, tuple[str, ...]] = {
+    "kimai": ("api_token", "kimai_endpoint"),
+    "egroupware": (),
+    "timi": (),
+    "kimai1": (),
+}
+
 EXAMPLES = {
+    "TRACKER": "TRACKER=kimai (or: egroupware, timi, kimai1)",
     "API_TOKEN": "API_TOKEN=<the token from your Kimai profile, 'API tokens'>",
     "KIMAI_ENDPOINT": "KIMAI_ENDPOINT=https://kimai.example.org/api",
     "FALLBACK_SYNC_CRON": "FALLBACK_SYNC_CRON='0 0 */2 * * *'",
@@ -84,8 +100,10 @@ class Settings(BaseSettings):
     # hide_input_in_errors: pydantic's own message would quote every rejected value, the token too
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", env_file=None, hide_input_in_errors=True)
 
-    api_token: SecretStr
-    kimai_endpoint: AnyHttpUrl
+    tracker: TrackerName = "kimai"
+    # Kimai 2 (TRACKER=kimai): required then, see REQUIRED_BY_TRACKER.
+    api_token: SecretStr | None = None
+    kimai_endpoint: AnyHttpUrl | None = None
     kimai_api_user: str | None = None
     fallback_sync_cron: str = "0 0 */2 * * *"
     resource_base_uri: str = DEFAULT_RESOURCE_BASE_URI
@@ -116,6 +134,25 @@ class Settings(BaseSettings):
     # How long an accepted request's recorded run waits for the receiver that took it before serve
     # or a worker may run it (deployments.run_queue).
     receiver_grace_seconds: float = 60.0
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _tracker_settings(cls, data, handler):
+        """The selected tracker's required settings, reported with every other problem at once."""
+        problems = []
+        try:
+            settings = handler(data)
+        except ValidationError as err:
+            settings, problems = None, err.errors()
+        given = data if isinstance(data, dict) else {}
+        name = str(given.get("tracker") or "kimai").strip().lower()
+        for var in REQUIRED_BY_TRACKER.get(name, ()):
+            value = given.get(var)
+            if value is None or (isinstance(value, str) and not value):
+                problems.append(InitErrorDetails(type="missing", loc=(var,), input=None))
+        if problems:
+            raise ValidationError.from_exception_data(cls.__name__, problems, hide_input=True)
+        return settings
 
     @field_validator("fallback_sync_cron")
     @classmethod
@@ -154,7 +191,9 @@ class Settings(BaseSettings):
 
     @field_validator("api_token")
     @classmethod
-    def _token(cls, v: SecretStr) -> SecretStr:
+    def _token(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is None:
+            return v
         if not v.get_secret_value().strip():
             raise ValueError("is empty")
         if not all("!" <= c <= "~" for c in v.get_secret_value().strip()):  # else every verb died in a traceback
@@ -198,7 +237,7 @@ class Settings(BaseSettings):
     @property
     def kimai_base(self) -> str:
         """The endpoint without a trailing slash (the old service wanted `.../api`)."""
-        return str(self.kimai_endpoint).rstrip("/")
+        return str(self.kimai_endpoint).rstrip("/") if self.kimai_endpoint is not None else ""
 
     @property
     def sparql_query_url(self) -> str:
@@ -220,6 +259,8 @@ class Settings(BaseSettings):
     def warnings(self) -> list[str]:
         """What the old service warned about: plain http and a trailing slash."""
         out = []
+        if self.kimai_endpoint is None:
+            return out
         raw = str(self.kimai_endpoint)
         if raw.startswith("http://") and self.kimai_endpoint.host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
             out.append("KIMAI_ENDPOINT uses http://: the API token travels unencrypted; use https://")
@@ -248,10 +289,12 @@ class Settings(BaseSettings):
                   if self.kimai_graph or self.timekeeper_graph else "")
 
         def shown(url: str) -> str:  # without the password of a proxy login in the URL
-            return _scrubbed(url, self.api_token.get_secret_value().strip())
+            return _scrubbed(url, self.api_token.get_secret_value().strip() if self.api_token else None)
 
-        return (f"Kimai {shown(self.kimai_base)}"
-                + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
+        tracker = (f"Kimai {shown(self.kimai_base)}"
+                   + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
+                   if self.tracker == "kimai" else f"tracker {self.tracker}")
+        return (tracker
                 + f"; SPARQL query {shown(self.sparql_query_url)} update {shown(self.sparql_update_url)}"
                 + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")
                 + graphs + f"; timezone {self.timezone}"

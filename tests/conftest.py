@@ -9,48 +9,18 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 
 import pytest
 
-from kimaisync.rdf.graphs import Graphs
-from kimaisync.sparql.client import SparqlClient
 from kimaisync.triplestores import OxigraphServer, VirtuosoServer, virtuoso_available
+from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH, Store
 
 # Prefect writes into PREFECT_HOME: keep the tests' runs, results and logs out of the user's home.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="kimaisync-test-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
-
-KIMAI_GRAPH = "http://mu.semte.ch/graphs/kimai"
-TIMEKEEPER_GRAPH = "http://mu.semte.ch/graphs/redpencil"
-USERS_GRAPH = "http://mu.semte.ch/graphs/users"
-TEST_GRAPHS = (KIMAI_GRAPH, TIMEKEEPER_GRAPH, USERS_GRAPH, "http://mu.semte.ch/graphs/public")
-
-
-class Store:
-    """A running store plus a client, cleaned between tests."""
-
-    def __init__(self, name: str, server):
-        self.name = name
-        self.server = server
-        self.query_url = server.query_url
-        self.update_url = server.update_url
-        self.graphs = Graphs(KIMAI_GRAPH, TIMEKEEPER_GRAPH)
-
-    def client(self, **kw) -> SparqlClient:
-        return SparqlClient(self.query_url, self.update_url, timeout=kw.pop("timeout", 30), **kw)
-
-    def clear(self) -> None:
-        c = self.client()
-        c.update(" ;\n".join(f"CLEAR SILENT GRAPH <{g}>" for g in TEST_GRAPHS))
-        if self.name == "oxigraph":
-            c.update("CLEAR SILENT DEFAULT")
-
-    def load(self, triples: str, graph: str = TIMEKEEPER_GRAPH) -> None:
-        """INSERT DATA the given triple text (prefixes of the common prologue may be used)."""
-        self.client().update(f"INSERT DATA {{ GRAPH <{graph}> {{\n{triples}\n}} }}")
-
 
 @pytest.fixture(scope="session")
 def oxigraph_server():
@@ -111,7 +81,6 @@ def postgres():
         shutil.rmtree(root, ignore_errors=True)
 
 
-API_TOKEN = "test-token-0123456789abcdef"
 
 
 @pytest.fixture
@@ -148,3 +117,33 @@ def sync_env(monkeypatch, kimai, store):
     for k, v in values.items():
         monkeypatch.setenv(k, v)
     return values
+
+
+# Markers follow from what a test uses, so `-m "not slow"` is a true fast subset (see `make check`):
+# a fixture that starts a server, or a folder whose tests all start one, marks the test.
+FIXTURE_MARKERS = {
+    "prefect_server": ("prefect", "slow"),
+    "virtuoso_server": ("virtuoso", "slow"),
+    "oxigraph_server": ("slow",),
+    "postgres": ("postgres", "slow"),
+}
+SLOW_FOLDERS = ("store", "flows", "service")
+TESTS = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        names = set(item.fixturenames)
+        marks: set[str] = set()
+        for fixture, implied in FIXTURE_MARKERS.items():
+            if fixture in names:
+                marks.update(implied)
+        if "store" in names:  # parametrized over both stores; the Virtuoso case carries its own mark
+            marks.add("slow")
+        folder = Path(str(item.fspath)).relative_to(TESTS).parts[0]
+        if folder in SLOW_FOLDERS:
+            marks.add("slow")
+        for mark in sorted(marks):
+            item.add_marker(mark)
+        if item.get_closest_marker("scale_out") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(900))

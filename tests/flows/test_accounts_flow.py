@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import KIMAI_GRAPH, USERS_GRAPH
+from testbed import KIMAI_GRAPH, USERS_GRAPH
 from test_reference_flow import L, U, triples_of
 
 from kimaisync.trackers.kimai2 import KimaiUser

@@ -468,7 +468,7 @@ class Convergence(RuleBasedStateMachine):
 
 @pytest.mark.usefixtures("prefect_server")
 def test_kimai_converges_to_timekeeper_under_random_edits_and_faults(oxigraph, monkeypatch):
-    from conftest import KIMAI_GRAPH, TIMEKEEPER_GRAPH
+    from testbed import KIMAI_GRAPH, TIMEKEEPER_GRAPH
 
     for key, value in {"API_TOKEN": TOKEN, "KIMAI_ENDPOINT": "http://127.0.0.1:9/api",
                        "MU_SPARQL_ENDPOINT": oxigraph.query_url, "MU_SPARQL_UPDATE_ENDPOINT": oxigraph.update_url,

@@ -10,7 +10,7 @@ import math
 import time
 
 import pytest
-from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
+from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
 
 from kimaisync.trackers.kimai2 import KimaiActivity, KimaiClient, KimaiCustomer, KimaiProject
 from kimaisync.plan.reference import (ATTRIBUTED_TO, BROADER, COLOR, IDENTIFIER, IN_SCHEME, LABEL,

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import flows.timesheet_lock  # noqa: F401 - Prefect binds its log handler to sys.stderr on import: not to a capsys stream
-from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH, Store
+from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH, Store
 from emulators.kimai2.server import EmulatorServer
 from emulators.kimai2.state import KimaiState
 from kimaisync.cli import main

@@ -205,7 +205,7 @@ def test_a_grace_time_the_runners_would_beat_is_refused_at_start(monkeypatch, ca
 
 @pytest.mark.usefixtures("prefect_server")
 def test_concurrent_deltas_for_one_new_work_log_make_one_kimai_timesheet(kimai_state, kimai, oxigraph, monkeypatch):
-    from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
+    from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
     for k, v in {"API_TOKEN": API_TOKEN, "KIMAI_ENDPOINT": kimai.url, "MU_SPARQL_ENDPOINT": oxigraph.query_url,
                  "MU_SPARQL_UPDATE_ENDPOINT": oxigraph.update_url, "KIMAI_GRAPH": KIMAI_GRAPH,
                  "TIMEKEEPER_GRAPH": TIMEKEEPER_GRAPH}.items():

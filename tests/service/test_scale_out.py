@@ -47,7 +47,7 @@ def engine(kimai, oxigraph):
     reason = postgres_unavailable()
     if reason:
         pytest.skip(reason)
-    from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
+    from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
 
     root = Path(tempfile.mkdtemp(prefix="kimaisync-scale-out-"))
     cluster = PostgresCluster(root / "pg")

@@ -84,7 +84,7 @@ def serve_env(kimai, oxigraph, tmp_path) -> dict:
     """`kimai-sync serve`'s environment: the emulator, Oxigraph, the session's Prefect server."""
     from prefect.settings import PREFECT_API_URL
 
-    from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
+    from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(API_TOKEN=API_TOKEN, KIMAI_ENDPOINT=kimai.url, MU_SPARQL_ENDPOINT=oxigraph.query_url,
@@ -101,21 +101,21 @@ def test_a_delta_accepted_before_a_crash_is_synced_after_the_restart(kimai_state
     serve = Serve(serve_env(kimai, oxigraph, tmp_path), free_port(), tmp_path / "serve.log")
     try:
         serve.start()
+        since = dt.datetime.now(dt.timezone.utc)
         # Keep the run queue busy with a slow run (every Kimai read takes 5 s), so the delta that
         # follows is recorded and answered but not yet executed when serve dies.
         kimai_state.faults = Faults(latency=5.0, methods={"GET"})
         assert httpx.put(serve.url + "/kimai-timesheets/999", timeout=10).status_code == 204
-        time.sleep(1)
+        wait_until(lambda: kimai_state.faults.matched, 60, "the slow run's first Kimai read", serve.log)
         assert httpx.post(serve.url + "/delta", json=delta_body(log), timeout=10).status_code == 204
         serve.kill()
         kimai_state.faults = Faults()
         assert not kimai_state.timesheets  # nothing reached Kimai before the crash
 
         serve.start()  # the recorded run is picked up when its grace time is over
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not kimai_state.timesheets:
-            time.sleep(0.25)
-        time.sleep(1)  # a second, duplicate execution would show up by now
+        wait_until(lambda: kimai_state.timesheets and not active_runs(list(DEPLOYMENTS.values())
+                                                                       + ["kimai-orphan-timesheet/orphan"], since),
+                   120, "the recorded runs to execute and settle (none left that could run again)", serve.log)
     finally:
         serve.kill(signal.SIGTERM)
     sheets = list(kimai_state.timesheets.values())
@@ -186,6 +186,23 @@ def recorded_runs(deployment: str, since: dt.datetime) -> list:
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
             deployment_id=FlowRunFilterDeploymentId(any_=[dep.id]),
             state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))
+    return [r for r in runs if r.created >= since]
+
+
+def active_runs(deployments: list[str], since: dt.datetime) -> list:
+    """Runs of these deployments created since `since` that may still execute (not in a final state):
+    with none left, no copy of the work can come any more."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterState,
+                                                FlowRunFilterStateType)
+    from prefect.client.schemas.objects import StateType
+
+    waiting = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED, StateType.CANCELLING]
+    with get_client(sync_client=True) as client:
+        ids = [client.read_deployment_by_name(d).id for d in deployments]
+        runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            deployment_id=FlowRunFilterDeploymentId(any_=ids),
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=waiting))))
     return [r for r in runs if r.created >= since]
 
 
@@ -260,7 +277,8 @@ def test_serve_killed_in_the_middle_of_a_sync_leaves_no_duplicate_and_nothing_mi
         wait_until(lambda: (state := run_state(runs[0].id)) is not None and state.is_final(), 120,
                    "the recorded run to run", log_file)
         assert run_state(runs[0].id).is_completed(), run_state(runs[0].id)
-        time.sleep(1)  # a duplicate from a second, racing run would show by now
+        wait_until(lambda: not active_runs([DEPLOYMENTS[route]], since), 60,
+                   "no run left that could execute the work a second time", log_file)
     finally:
         serve.kill(signal.SIGTERM)
     assert_one_timesheet_per_work_log(kimai_state, oxigraph, logs, log_file)
@@ -293,7 +311,7 @@ def test_a_run_outlasting_its_grace_time_is_not_executed_twice(kimai_state, kima
                    and all(run_state(r.id) is None for r in runs), 240,
                    "the runs to execute and their recorded runs to be deleted", log_file)
         assert time.monotonic() - started > GRACE + 10, "the run did not outlast its grace time: no proof"
-        time.sleep(2)  # a copy started late would show by now
+        assert not active_runs(list(DEPLOYMENTS.values()), since)  # nothing left that could start a copy
     finally:
         serve.kill(signal.SIGTERM)
     assert_one_timesheet_per_work_log(kimai_state, oxigraph, logs, log_file)
