@@ -169,7 +169,7 @@ class SparqlQueryError(SparqlError):
 # --------------------------------------------------------------------------- writer lock
 
 
-class WriterLockUnavailable(SyncError, Transient):
+class WriterLockUnavailable(Transient):
     """The database holding the work-log writer lock cannot be reached: the run writes nothing."""
 
 
