@@ -93,10 +93,10 @@ def test_timesheet_from_a_collection_row():
          "break": 0, "description": "Sprint planning", "activity": 1, "project": 3, "user": 2,
          "tags": ["planning"], "metaFields": [], "exported": False, "billable": True, "rate": 262.5})
     assert ts.begin == datetime(2026, 8, 18, 7, tzinfo=UTC) and ts.end - ts.begin == timedelta(hours=3.5)
-    assert (ts.user, ts.project, ts.activity, ts.description) == (2, 3, 1, "Sprint planning")
+    assert (ts.user, ts.project, ts.activity, ts.duration, ts.description) == (2, 3, 1, 12600, "Sprint planning")
     # unknown fields are no error, and a timesheet holds only what the sync reads
-    assert not ts.model_extra and set(type(ts).model_fields) == {"id", "begin", "end", "user", "project", "activity",
-                                                                  "description", "exported"}
+    assert not ts.model_extra and set(type(ts).model_fields) == {"id", "begin", "end", "duration", "user", "project",
+                                                                  "activity", "description", "exported"}
 
 
 def test_timesheet_expanded_relations_become_ids_and_running_records_have_no_end():

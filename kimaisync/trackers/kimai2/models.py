@@ -79,6 +79,7 @@ class KimaiTimesheet(_KimaiRecord):
     id: int
     begin: datetime
     end: datetime | None = None  # None: a running record
+    duration: int = 0  # seconds, computed by Kimai (breaks taken off); 0 while running
     user: int
     project: int
     activity: int
@@ -94,6 +95,11 @@ class KimaiTimesheet(_KimaiRecord):
     @classmethod
     def _end(cls, v: Any) -> datetime | None:
         return None if v is None or v == "" else parse_kimai_datetime(v)
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> Any:
+        return 0 if v is None else v
 
     @field_validator("user", "project", "activity", mode="before")
     @classmethod
