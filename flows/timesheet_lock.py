@@ -20,7 +20,7 @@ from kimaisync.errors import KimaiError, KimaiPermissionError
 from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.lock import LockDecision, decide
 from kimaisync.rdf.graphs import Graphs
-from kimaisync.reconcile import reconciliation
+from kimaisync.reconcile import hours_per_person, reconciliation
 from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
@@ -121,14 +121,12 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
             dt.datetime.combine(first - dt.timedelta(days=1), dt.time(0), dt.timezone.utc),
             dt.datetime.combine(last + dt.timedelta(days=1), dt.time(23, 59, 59), dt.timezone.utc))
     hours = reconciliation(snap, after, kimai_side.users, period=(first, last), default_zone=settings.timezone)
-    per_person = hours.groupby("person_iri")[["timekeeper_hours", "kimai_hours"]].sum() if len(hours) else None
+    per_person = hours_per_person(hours)
 
     rows = []
     for d in decisions:
         name = d.sheet.person_name or snap.person_names.get(d.sheet.person or "", d.sheet.person or "?")
-        known = per_person is not None and d.sheet.person in per_person.index
-        tk_h = float(per_person.loc[d.sheet.person, "timekeeper_hours"]) if known else 0.0
-        km_h = float(per_person.loc[d.sheet.person, "kimai_hours"]) if known else 0.0
+        tk_h, km_h = per_person.get(d.sheet.person, (0.0, 0.0))
         blockers = "; ".join(f"{w.rsplit('/', 1)[-1]}: {r}" for w, r in d.blockers)
         rows.append({"person": name, "status": f"{d.status_before} → {d.status_after}",
                      "work_logs_linked": len(d.work_logs) if d.action == "lock" else 0,

@@ -17,7 +17,7 @@ from kimaisync.gctune import fewer_collections
 from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.worklogs import PlanOptions
 from kimaisync.rdf.graphs import Graphs
-from kimaisync.reconcile import reconciliation
+from kimaisync.reconcile import differences, differences_first, reconciliation, write_csv
 from kimaisync.settings import Settings, load_settings
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.worklog_report import work_log_report
@@ -67,12 +67,11 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
                             sparql_round_trips=sparql.round_trips)
     hours = reconciliation(snap, after, kimai_side.users, period=(start, end), default_zone=settings.timezone)
     publish_report(report, key="work-log-sync")
-    differences_first = hours.sort_values("status", key=lambda c: c == "ok", kind="stable")
-    publish_table(differences_first.to_dict("records"), key="work-log-hours",
+    publish_table(differences_first(hours), key="work-log-hours",
                   description="Hours per person and day: Timekeeper vs Kimai after the run")
     if report_csv:
-        hours.to_csv(report_csv, index=False)
+        write_csv(hours, report_csv)
     summary = report.summary()
-    summary["hours_differences"] = int((hours["status"] != "ok").sum()) if len(hours) else 0
+    summary["hours_differences"] = len(differences(hours))
     summary["guard"] = result.guard_tripped
     return summary

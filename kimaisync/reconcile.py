@@ -4,16 +4,17 @@ The table answers the question a person asks after a run: "are my hours right in
 Timekeeper's side counts every work log whose duration can be read; Kimai's side counts the
 timesheets the sync keeps (those with its marker) of the Kimai users linked to people, on the
 owner's local date. Hours people typed into Kimai themselves are shown beside, not compared.
-Rows are keyed by the person's IRI: two people who share a display name are two rows.
+Rows are keyed by the person's IRI: two people who share a display name are two rows. The table
+is a list of plain rows (a dict per row, keys in COLUMNS order): a few hundred of them, which a
+Prefect table artifact and a CSV file take as they are.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from typing import Iterable
+from typing import Any, Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import pandas as pd
 
 from kimaisync.durations import DurationError, parse_minutes
 from kimaisync.marker import marker_of
@@ -23,7 +24,7 @@ COLUMNS = ["person", "person_iri", "date", "timekeeper_hours", "kimai_hours", "d
 
 
 def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, *,
-                   period: tuple[dt.date, dt.date], default_zone: str) -> pd.DataFrame:
+                   period: tuple[dt.date, dt.date], default_zone: str) -> list[dict[str, Any]]:
     person_of_user: dict[int, str] = {}
     for person, ids in snap.accounts.items():
         for uid in ids:
@@ -67,8 +68,29 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
                      "kimai_hours": round(b / 60, 2), "difference_hours": round((b - a) / 60, 2),
                      "status": "ok" if a == b else "DIFFERENT",
                      "other_kimai_hours": round(other.get(key, 0) / 60, 2)})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return rows
 
 
-def differences(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame["status"] != "ok"]
+def differences(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["status"] != "ok"]
+
+
+def differences_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows that differ, then the others, each in their order."""
+    return differences(rows) + [r for r in rows if r["status"] == "ok"]
+
+
+def hours_per_person(rows: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Person IRI -> (Timekeeper hours, Kimai hours) over all the rows' days."""
+    out: dict[str, tuple[float, float]] = {}
+    for r in rows:
+        tk, km = out.get(r["person_iri"], (0.0, 0.0))
+        out[r["person_iri"]] = (tk + r["timekeeper_hours"], km + r["kimai_hours"])
+    return out
+
+
+def write_csv(rows: list[dict[str, Any]], path: str) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)

@@ -31,7 +31,7 @@ def test_two_people_with_the_same_name_are_two_rows():
     # Jan A's hours are right in Kimai; Jan B has one hour too few.
     table = reconciliation(snap, [_sheet(1, 2, "wl1"), _sheet(2, 2, "wl2")], users, period=(DAY, DAY),
                            default_zone="UTC")
-    rows = {r["person_iri"]: r for r in table.to_dict("records")}
-    assert len(table) == 2 and set(table["person"]) == {"Jan Peeters"}
+    rows = {r["person_iri"]: r for r in table}
+    assert len(table) == 2 and {r["person"] for r in table} == {"Jan Peeters"}
     assert (rows[jan_a]["timekeeper_hours"], rows[jan_a]["kimai_hours"], rows[jan_a]["status"]) == (2, 2, "ok")
     assert (rows[jan_b]["timekeeper_hours"], rows[jan_b]["kimai_hours"], rows[jan_b]["status"]) == (3, 2, "DIFFERENT")
