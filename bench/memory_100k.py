@@ -134,13 +134,13 @@ def traced_steps(push: bool, top: int) -> None:
     import tracemalloc
 
     from flows.worklog_period import plan_options
-    from kimaisync.trackers.kimai2 import KimaiClient
     from kimaisync.rdf.graphs import Graphs
     from kimaisync.reconcile import reconciliation
     from kimaisync.settings import load_settings
     from kimaisync.sparql.client import SparqlClient
+    from kimaisync.trackers import open_tracker
     from kimaisync.worklog_report import work_log_report
-    from tasks.worklogs import (list_kimai_timesheets, period_window, plan_work_logs, read_kimai_period,
+    from tasks.worklogs import (list_entries, list_kimai_timesheets, plan_work_logs, read_kimai_period,
                                 read_timekeeper_period, sync_work_logs)
 
     settings = load_settings()
@@ -148,24 +148,24 @@ def traced_steps(push: bool, top: int) -> None:
     start, end = world.START, world.END
     tracemalloc.start()
     kept: dict = {}
-    with KimaiClient.from_settings(settings) as kimai:
+    with open_tracker(settings) as kimai:
         steps = [
-            ("Timekeeper snapshot", "snap", lambda: read_timekeeper_period.fn(sparql, settings, start, end)),
+            ("Timekeeper snapshot", "snap", lambda: read_timekeeper_period.fn(sparql, settings, start, end, kimai)),
             ("Kimai listing", "listed", lambda: list_kimai_timesheets.fn(kimai, start, end)),
             ("Kimai side (users, held)", "kimai",
-             lambda: read_kimai_period.fn(kimai, kept["snap"], start, end, settings.kimai_concurrency,
-                                          listed=kept["listed"])),
+             lambda: read_kimai_period.fn(kimai, kept["snap"], start, end, listed=kept["listed"])),
             ("plan", "plan", lambda: plan_work_logs.fn(sparql, kept["snap"], kept["kimai"],
-                                                       plan_options(settings, period=(start, end), force=False))),
+                                                       plan_options(settings, kimai, period=(start, end), force=False),
+                                                       kimai)),
         ]
         if push:
             steps += [
                 ("Kimai writes + ids recorded", "outcomes",
                  lambda: sync_work_logs(kept["plan"], kimai, sparql, Graphs.from_settings(settings),
                                         concurrency=settings.kimai_concurrency, plain=True)),
-                ("Kimai read back", "after", lambda: kimai.timesheets(*period_window(start, end))),
+                ("Kimai read back", "after", lambda: list_entries(kimai, kept["snap"], start, end)[0]),
                 ("report", "report", lambda: work_log_report("bench", kept["outcomes"], kept["plan"], dry_run=False,
-                                                             names=kept["snap"].person_names)),
+                                                             tracker=kimai, names=kept["snap"].person_names)),
                 ("reconciliation of hours", "hours",
                  lambda: reconciliation(kept["snap"], kept["after"], kept["kimai"].users, period=(start, end),
                                         default_zone=settings.timezone)),

@@ -33,7 +33,10 @@ def _counts(summary: dict) -> str:
 def _env(home: Path, kimai_url: str, token: str, store) -> None:
     os.environ.update({
         "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "PREFECT_LOGGING_LEVEL": "WARNING", "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
+        # The runs keep their INFO lines (what was read, planned, written) for the UI; the terminal
+        # shows only warnings, the demo's own lines say what happened.
+        "PREFECT_LOGGING_LEVEL": "INFO", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
+        "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
         "API_TOKEN": token, "KIMAI_ENDPOINT": kimai_url,
         "MU_SPARQL_ENDPOINT": store.query_url, "MU_SPARQL_UPDATE_ENDPOINT": store.update_url,
         "KIMAI_GRAPH": "http://mu.semte.ch/graphs/kimai", "TIMEKEEPER_GRAPH": "http://mu.semte.ch/graphs/redpencil",
@@ -160,10 +163,11 @@ def run_demo(keep_dir: Path | None = None) -> int:
         _say(f"2. Timekeeper seeded: {len(people) + 1} people, {len(logs)} work logs in {MONTH:%B %Y}")
         end = DAYS[-1]
         push = sync_work_log_period(start=MONTH, end=end)
-        _say(f"3. to-kimai {MONTH} {end}: {_counts(push)}; {push['stats']['kimai_requests']} Kimai requests")
-        reasons = sorted({row["reason"] for row in push["skips"]})
-        for reason in reasons[:3]:
-            _say(f"   skipped because: {reason}")
+        _say(f"3. to-kimai {MONTH} {end}: {push.get('verdict') or _counts(push)}; "
+             f"{push['stats']['kimai_requests']} Kimai requests")
+        for g in push.get("groups", [])[:5]:
+            _say(f"   {g['outcome']}: {g['what']}" + (f" ({', '.join(g['people'])})" if g["people"] else "")
+                 + (f"; to do: {g['todo']}" if g["todo"] else ""))
         lock = lock_timesheets(month=MONTH.month, year=MONTH.year)
         locked = sum(1 for p in lock["people"] if p["status"] == "SUBMITTED → EXPORTED")
         _say(f"4. lock-timesheets {MONTH.month} {MONTH.year}: {locked} locked, "
@@ -175,13 +179,14 @@ def run_demo(keep_dir: Path | None = None) -> int:
             _deltas(receiver_url, sparql, kimai_state, logs, people)
             _stop_receiver()
         # The verdict: hours per person and day, Timekeeper beside Kimai.
-        snap = read_snapshot(sparql, MONTH, end + dt.timedelta(days=7), homepage="http://kimai.redpencil.io",
-                             resource_base="http://timekeeper.redpencil.io")
-        from kimaisync.trackers.kimai2 import KimaiClient
-        with KimaiClient(kimai.url, DEMO_TOKEN) as client:
-            sheets = client.timesheets(dt.datetime(2026, 5, 31, tzinfo=dt.timezone.utc),
-                                       dt.datetime(2026, 7, 8, tzinfo=dt.timezone.utc))
-            users, _ = fetch_users(client, snap, sheets)
+        from kimaisync.settings import load_settings
+        from kimaisync.trackers import open_tracker
+
+        with open_tracker(load_settings()) as tracker:
+            snap = read_snapshot(sparql, MONTH, end + dt.timedelta(days=7), homepage="http://kimai.redpencil.io",
+                                 resource_base="http://timekeeper.redpencil.io", links=tracker.links)
+            sheets = tracker.session().entries(dt.date(2026, 6, 1), dt.date(2026, 7, 7))
+            users, _ = fetch_users(tracker, snap, sheets)
         hours = reconciliation(snap, sheets, users, period=(MONTH, end + dt.timedelta(days=7)),
                                default_zone="Europe/Brussels")
         off = differences(hours)
@@ -194,8 +199,9 @@ def run_demo(keep_dir: Path | None = None) -> int:
         for row in unexpected[:10]:
             _say(f"     {row['person']} {row['date']}: Timekeeper {row['timekeeper_hours']} h, Kimai {row['kimai_hours']} h")
     _say(f"Done in {time.perf_counter() - started:.0f} s; everything started is stopped.")
-    _say(f"The runs, their tables and reports: PREFECT_HOME={home} .venv/bin/prefect server start "
-         "then open http://127.0.0.1:4200/runs")
+    _say(f"The runs, with their logs, tables and reports: PREFECT_HOME={home} .venv/bin/prefect server start, "
+         "then open http://127.0.0.1:4200/runs (period 2026-06-01..2026-06-30 and lock 2026-06 are tagged "
+         "needs-look; what that looks like: docs/operator.md)")
     return 0 if not unexpected else 1
 
 

@@ -47,6 +47,11 @@ RECEIVER_TAG = "receiver"  # on the flow runs executed here, at once (serve's re
 FIRST = {"delta": 2.0}  # seconds a run of these may take before its placeholder is recorded (see submit)
 
 
+def route_tag(name: str) -> str:
+    """The tag naming the receiver route (and deployment) a run executed here belongs to."""
+    return f"route:{name}"
+
+
 @dataclass(eq=False)  # compared and hashed by identity
 class Job:
     name: str
@@ -158,13 +163,14 @@ class RunQueue:
         from prefect import tags
 
         flow = self.flows[job.name]
+        marks = (RECEIVER_TAG, route_tag(job.name))  # which route started it, on the runs list
         if getattr(flow, "isasync", False):  # the delta flow: on the long-lived loop and clients
             async def run():
-                with tags(RECEIVER_TAG):
+                with tags(*marks):
                     return await flow(**job.parameters, return_state=True)
             state = self._async_runner().run(run)
         else:
-            with tags(RECEIVER_TAG):
+            with tags(*marks):
                 state = flow(**job.parameters, return_state=True)
         outcome = state.type.value
         self._cleanup.put((job, outcome))  # the next run need not wait for the record to be tidied

@@ -83,6 +83,59 @@ def recover_interrupted_runs(deployment_ids) -> list[str]:
     return lines
 
 
+SHUTDOWN_PAUSE_SECONDS = 10.0  # pausing the schedules on the way out: never longer than this
+
+
+def _without_userinfo(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+def prefect_api_line() -> str:
+    """Where this process's runs go and where to look at them, for serve's first lines."""
+    from prefect.settings import get_current_settings
+
+    current = get_current_settings()
+    if current.api.url:
+        api = _without_userinfo(str(current.api.url))
+        ui = _without_userinfo(str(current.ui_url or api.rsplit("/api", 1)[0]))
+        return f"Prefect API {api}; the runs in its UI: {ui.rstrip('/')}/runs"
+    return (f"Prefect API: a temporary server inside this process, which has no UI; the runs are kept in "
+            f"PREFECT_HOME={current.home}. To browse them, run `prefect server start` with that PREFECT_HOME "
+            "and open http://127.0.0.1:4200/runs, or set PREFECT_API_URL to a running server before serve")
+
+
+def pause_schedules(deployment_ids, timeout: float = SHUTDOWN_PAUSE_SECONDS) -> str:
+    """Pause the deployments' schedules (nobody serves them once we are gone), within `timeout`
+    seconds whatever the API does; one line saying what happened."""
+    import asyncio
+
+    from prefect import get_client
+
+    ids = list(deployment_ids)
+
+    async def pause() -> None:
+        async with get_client() as client:
+            for dep in ids:
+                await client.pause_deployment(dep)
+
+    async def bounded() -> str:
+        try:
+            await asyncio.wait_for(pause(), timeout)
+        except asyncio.TimeoutError:
+            return (f"schedules not paused: the Prefect API did not answer within {timeout:g} s (they are "
+                    "registered again at the next start)")
+        except Exception as exc:  # noqa: BLE001 - on the way out: say it, do not hang or raise
+            return f"schedules not paused: {type(exc).__name__}: {exc}"
+        return f"{len(ids)} deployment schedules paused"
+
+    return asyncio.run(bounded())
+
+
 def run_serve(host: str, port: int) -> int:
     import asyncio
 
@@ -100,7 +153,9 @@ def run_serve(host: str, port: int) -> int:
     # register them all again after we did, to learn their ids, and every registration makes
     # the server redo the deployment's schedule: a burst of writes that held the first
     # requests' runs up for seconds), and the receiver is up before the runner starts polling.
-    runner = Runner(pause_on_shutdown=True, limit=None)
+    # The runner's own pause on shutdown waits on the API without a limit ("Pausing all
+    # deployments..." for as long as the API is away): serve pauses them itself, bounded.
+    runner = Runner(pause_on_shutdown=False, limit=None)
     ids = {name: runner.add_deployment(d) for name, d in deps.items()}
     for line in recover_interrupted_runs(set(ids.values())):
         print(f"kimai-sync serve: {line}", flush=True)
@@ -109,10 +164,12 @@ def run_serve(host: str, port: int) -> int:
     receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port)
     print(f"kimai-sync serve: receiver on {receiver.url}, {len(deps)} deployments; {settings.describe()}",
           flush=True)
+    print(f"kimai-sync serve: {prefect_api_line()}", flush=True)
     try:
         asyncio.run(runner.start())
     except (KeyboardInterrupt, TerminationSignal) as exc:
         log.info("received %s, shutting down", type(exc).__name__)
     finally:
         receiver.stop()
+        print(f"kimai-sync serve: {pause_schedules(ids.values())}", flush=True)
     return 0

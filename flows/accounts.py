@@ -11,37 +11,43 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.utilities.annotations import quote
 
-from kimaisync.trackers.kimai2 import KimaiClient
 from kimaisync.plan.accounts import plan_accounts
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
+from kimaisync.trackers import open_tracker
+from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
+from tasks.run_state import finish
 from tasks.reference import fetch_users, read_account_state, write_changes
 
 
-@flow(name="kimai-accounts")
+@flow(name="kimai-accounts", flow_run_name="accounts from Kimai")
 def sync_accounts(dry_run: bool = False) -> dict:
-    """Create and update the Kimai accounts (`foaf:OnlineAccount`) from Kimai's users."""
+    """Create and update the Kimai accounts (`foaf:OnlineAccount`) from Kimai's users.
+
+    Args:
+        dry_run: Plan and report only: write nothing to the triplestore.
+    """
     log = get_run_logger()
     settings = load_settings()
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
-    with KimaiClient.from_settings(settings) as kimai:
-        users = fetch_users(kimai)
-        kimai_requests = kimai.requests_made
-    log.info("Kimai: %d users", len(users))
+    with open_tracker(settings) as tracker:
+        users = fetch_users(tracker)
+        requests = tracker.requests_made
+    log.info("%s: %d users", tracker.title, len(users))
     accounts, linked = read_account_state(sparql)
-    report = RunReport("Kimai → Timekeeper: accounts", dry_run=dry_run)
+    report = RunReport(f"{tracker.title} → Timekeeper: accounts", dry_run=dry_run)
     plan = plan_accounts(users, accounts, linked, base_uri=settings.resource_base_uri,
-                         homepage=settings.kimai_account_service_homepage, report=report)
+                         homepage=tracker.links.homepage(settings), report=report)
     log.info("plan: %s; %d accounts to write%s", report.summary_line(), len(plan.changes),
              " (dry run: nothing written)" if dry_run else "")
     if plan.changes and not dry_run:
         write_changes(sparql, quote(plan.changes), graphs)
-    report.stats.update(kimai_requests=kimai_requests, sparql_queries=sparql.queries, sparql_updates=sparql.updates)
+    report.stats.update({f"{tracker.name}_requests": requests}, sparql_queries=sparql.queries, sparql_updates=sparql.updates)
     publish_report(report, key="kimai-accounts")
     for row in report.of("failed"):
         log.error("%s %s failed: %s", row.kind, row.key, row.reason)
-    return report.summary()
+    return finish("kimai-accounts", report.summary(), verdict(report))

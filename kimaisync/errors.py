@@ -56,6 +56,10 @@ class TrackerAuthError(TrackerConfigError):
 class RecordRejected(TrackerError):
     """The tracker refused this one record's data; the others go on. Retrying cannot help."""
 
+    def rejection(self) -> str:
+        """What the tracker said was wrong, for the report."""
+        return str(self)
+
 
 class RecordLocked(RecordRejected):
     """The record is exported, approved or in a locked period: it may not be changed or deleted."""
@@ -122,6 +126,9 @@ class KimaiValidationError(KimaiError, RecordRejected):
         self.details = details or ValidationDetails()
         super().__init__(f"{message}: {self.details.summary()}", status=400, **kw)
 
+    def rejection(self) -> str:
+        return self.details.summary()
+
 
 class KimaiNotFoundError(KimaiError, EntryNotFound):
     """404: the record (or page) does not exist."""
@@ -149,6 +156,62 @@ class KimaiTransportError(KimaiError, TrackerTransient, OutcomeUnknown):
 
 class KimaiProtocolError(KimaiError, OutcomeUnknown):
     """Kimai answered 2xx with a body we cannot read (HTML, truncated JSON, wrong shape)."""
+
+
+# --------------------------------------------------------------------------- Timi
+
+
+class TimiError(TrackerError):
+    """A Timi request failed. `status` is the HTTP status, or None when no answer came."""
+
+    status: int | None = None
+
+    def __init__(self, message: str, *, method: str = "", path: str = "", status: int | None = None):
+        self.method = method
+        self.path = path
+        if status is not None:
+            self.status = status
+        where = f"Timi {method} {path}".strip() if method or path else "Timi"
+        super().__init__(f"{where}: {message}")
+
+
+class TimiAuthError(TimiError, TrackerAuthError):
+    """401/403: the person's e-mail + token are refused. Fix the credentials file; retrying
+    cannot help. Credentials are personal: it stops that person's work, not the others'."""
+
+
+class TimiRateLimitedError(TimiError, TrackerTransient):
+    """429 {"message":"rate limit exceeded"}: the account's budget per minute is spent."""
+
+    status = 429
+
+    def __init__(self, message: str, retry_after: float | None = None, **kw):
+        self.retry_after = retry_after
+        super().__init__(message, status=429, **kw)
+
+
+class TimiUnavailableError(TimiError, TrackerTransient, OutcomeUnknown):
+    """No usable answer, or a 5xx: a later try may succeed. For a create it may also have been
+    applied, so the create loop looks for the sync's marker before it tries again."""
+
+
+class TimiValidationError(TimiError, RecordRejected):
+    """422/400 {"errors": {...}}: Timi refused this record's data; `details` keeps it per field."""
+
+    def __init__(self, message: str, details: ValidationDetails | None = None, **kw):
+        self.details = details or ValidationDetails()
+        super().__init__(f"{message}: {self.details.summary()}", **kw)
+
+
+class TimiNotFoundError(TimiError, EntryNotFound):
+    """404: no such record for this person's token (another person's entry is not there for it)."""
+
+    status = 404
+
+
+class TimiProtocolError(TimiError, OutcomeUnknown):
+    """A 2xx whose body we cannot read (HTML, truncated JSON, wrong shape): after a create, it may
+    have been applied."""
 
 
 # --------------------------------------------------------------------------- SPARQL

@@ -33,9 +33,34 @@ class ReportRow:
     key: str
     outcome: str
     reason: str = ""
+    cause: str = ""  # a code of kimaisync.causes, for grouped summaries
+    who: str = ""  # the person's name, when the row is about one person's record
 
     def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "key": self.key, "outcome": self.outcome, "reason": self.reason}
+        # The reason before the key: in a wide table it is what must be read without scrolling.
+        return {"outcome": self.outcome, "kind": self.kind, "reason": self.reason, "key": self.key}
+
+
+@dataclass
+class Group:
+    """Rows of one outcome that share a cause (or, without one, the same reason)."""
+
+    outcome: str
+    label: str  # "people without a Kimai account" (counted), or the shared reason
+    records: int
+    people: list[str]
+    todo: str = ""
+    per_person: bool = False
+    coded: bool = False  # label is a cause's code (kimaisync.causes), not a reason
+
+    def counted(self) -> str:
+        """"2 people without a Kimai account", "3 work logs without a task"."""
+        from kimaisync.causes import cause
+
+        c = cause(self.label) if self.coded else None
+        if c is not None:
+            return c.counted(max(1, len(self.people)) if c.per_person else self.records)
+        return f"{self.records} × {self.label}"
 
 
 @dataclass
@@ -48,10 +73,11 @@ class RunReport:
     # Figures that are not per-record (e.g. SPARQL requests); shown in the summary.
     stats: dict[str, int] = field(default_factory=dict)
 
-    def add(self, kind: str, key: str, outcome: str, reason: str = "") -> ReportRow:
+    def add(self, kind: str, key: str, outcome: str, reason: str = "", *, cause: str = "",
+            who: str = "") -> ReportRow:
         if outcome not in OUTCOMES:
             raise ValueError(f"unknown outcome {outcome!r}")
-        row = ReportRow(kind, str(key), outcome, reason)
+        row = ReportRow(kind, str(key), outcome, reason, cause, who)
         self.rows.append(row)
         return row
 
@@ -82,6 +108,27 @@ class RunReport:
     def of(self, outcome: str, kind: str | None = None) -> list[ReportRow]:
         return [r for r in self.rows if r.outcome == outcome and (kind is None or r.kind == kind)]
 
+    def groups(self, outcomes: tuple[str, ...] = (FAILED, BLOCKED, SKIPPED, WARNING)) -> list[Group]:
+        """Rows needing a look, grouped by outcome and cause, biggest first within an outcome; a row
+        without a cause groups with the rows of the very same reason."""
+        from kimaisync.causes import cause
+
+        found: dict[tuple[str, str], Group] = {}
+        for r in self.rows:
+            if r.outcome not in outcomes:
+                continue
+            c = cause(r.cause) if r.cause else None
+            label = c.code if c else r.reason or "(no reason given)"
+            g = found.get((r.outcome, label))
+            if g is None:
+                g = found[(r.outcome, label)] = Group(r.outcome, label, 0, [], c.todo if c else "",
+                                                      bool(c and c.per_person), c is not None)
+            g.records += 1
+            if r.who and r.who not in g.people:
+                g.people.append(r.who)
+        order = {o: i for i, o in enumerate(outcomes)}
+        return sorted(found.values(), key=lambda g: (order[g.outcome], -g.records, g.label))
+
     # ------------------------------------------------------------------ renderings
 
     def table(self, *, include_unchanged: bool = False, limit: int = 1000) -> list[dict[str, str]]:
@@ -96,12 +143,12 @@ class RunReport:
         rows.sort(key=lambda r: (order[r.outcome], r.kind))
         out = [r.as_dict() for r in rows[:limit]]
         if len(rows) > limit:
-            out.append({"kind": "", "key": "", "outcome": "", "reason": f"... {len(rows) - limit} more rows not shown"})
+            out.append({"outcome": "", "kind": "", "reason": f"... {len(rows) - limit} more rows not shown", "key": ""})
         if not include_unchanged:  # unchanged records: one row per kind, so the table still shows them
             for kind, c in self.counts_by_kind().items():
                 if c[UNCHANGED]:
-                    out.append({"kind": kind, "key": f"{c[UNCHANGED]} record{'s' if c[UNCHANGED] != 1 else ''}",
-                                "outcome": UNCHANGED, "reason": ""})
+                    out.append({"outcome": UNCHANGED, "kind": kind, "reason": "",
+                                "key": f"{c[UNCHANGED]} record{'s' if c[UNCHANGED] != 1 else ''}"})
         return out
 
     def summary_line(self) -> str:
@@ -126,7 +173,26 @@ class RunReport:
             tail.append(f"{len(self.of(WARNING))} warning(s) need a look; see the table.")
         if stats:
             tail.append(f"({stats}.)")
-        return f"# {self.title}\n\n{mode}{body}" + (" " + " ".join(tail) if tail else "") + "\n"
+        text = f"# {self.title}\n\n{mode}{body}" + (" " + " ".join(tail) if tail else "") + "\n"
+        grouped = self.grouped_markdown()
+        return text + ("\n" + grouped if grouped else "")
+
+    def grouped_markdown(self, *, people_limit: int = 20) -> str:
+        """"## Needs a look": one line per outcome and cause, with its count, the people it is
+        about and what to do; empty when nothing needs a look."""
+        lines = []
+        for g in self.groups():
+            what = g.counted()
+            if g.per_person:
+                what += f" ({g.records} record{'s' if g.records != 1 else ''})"
+            who = ""
+            if g.people:
+                shown = ", ".join(g.people[:people_limit])
+                more = len(g.people) - people_limit
+                who = f": {shown}" + (f" and {more} more" if more > 0 else "")
+            todo = f". To do: {g.todo}" if g.todo else ""
+            lines.append(f"- **{g.outcome}**: {what}{who}{todo}")
+        return "## Needs a look\n\n" + "\n".join(lines) + "\n" if lines else ""
 
     def summary(self) -> dict:
         """JSON-friendly result of a flow: counts, per-kind counts, stats and whether anything failed."""
@@ -140,6 +206,8 @@ class RunReport:
             "warnings": [r.as_dict() for r in self.of(WARNING)][:200],
             "failures": [r.as_dict() for r in self.of(FAILED)][:200],
             "skips": [r.as_dict() for r in self.of(SKIPPED) + self.of(BLOCKED)][:200],
+            "groups": [{"outcome": g.outcome, "what": g.counted(), "records": g.records, "people": g.people[:50],
+                        "todo": g.todo} for g in self.groups()][:50],
             "rows": self.table(),  # what changed, capped: lets a caller print the plan of a dry run
         }
 

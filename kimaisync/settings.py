@@ -15,11 +15,12 @@ import os
 import re
 import warnings
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlsplit
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -30,14 +31,16 @@ from kimaisync.pg_lock import where as lock_where
 DEFAULT_RESOURCE_BASE_URI = "http://timekeeper.redpencil.io"
 DEFAULT_WORKSPACE_URI = "http://timekeeper.redpencil.io/workspaces/7530c9c9-4905-4fae-b63f-7a8d29232377"
 DEFAULT_KIMAI_ACCOUNT_SERVICE_HOMEPAGE = "http://kimai.redpencil.io"
+DEFAULT_TIMI_ENDPOINT = "https://timiapp.com/api/v1"
+DEFAULT_TIMI_ACCOUNT_SERVICE_HOMEPAGE = "https://timiapp.com"
 
 TrackerName = Literal["kimai", "egroupware", "timi", "kimai1"]  # the keys of kimaisync.trackers.TRACKERS
 
 # Settings a tracker cannot start without (field names); required only when it is the TRACKER.
 REQUIRED_BY_TRACKER: dict[str, tuple[str, ...]] = {
     "kimai": ("api_token", "kimai_endpoint"),
-    "egroupware": (),
-    "timi": (),
+    "egroupware": ("egroupware_url", "egroupware_user", "egroupware_password"),
+    "timi": ("timi_credentials_file",),
     "kimai1": (),
 }
 
@@ -45,10 +48,17 @@ EXAMPLES = {
     "TRACKER": "TRACKER=kimai (or: egroupware, timi, kimai1)",
     "API_TOKEN": "API_TOKEN=<the token from your Kimai profile, 'API tokens'>",
     "KIMAI_ENDPOINT": "KIMAI_ENDPOINT=https://kimai.example.org/api",
+    "TIMI_ENDPOINT": f"TIMI_ENDPOINT={DEFAULT_TIMI_ENDPOINT}",
+    "TIMI_CREDENTIALS_FILE": "TIMI_CREDENTIALS_FILE=/run/secrets/timi.json (mode 600; {\"ann@example.org\": \"<her token>\"})",
+    "TIMI_ACCOUNT_SERVICE_HOMEPAGE": f"TIMI_ACCOUNT_SERVICE_HOMEPAGE={DEFAULT_TIMI_ACCOUNT_SERVICE_HOMEPAGE}",
     "FALLBACK_SYNC_CRON": "FALLBACK_SYNC_CRON='0 0 */2 * * *'",
     "RESOURCE_BASE_URI": "RESOURCE_BASE_URI=http://timekeeper.redpencil.io",
     "WORKSPACE_URI": f"WORKSPACE_URI={DEFAULT_WORKSPACE_URI}",
     "KIMAI_ACCOUNT_SERVICE_HOMEPAGE": "KIMAI_ACCOUNT_SERVICE_HOMEPAGE=http://kimai.redpencil.io",
+    "EGROUPWARE_URL": "EGROUPWARE_URL=https://egw.example.org/egroupware/groupdav.php",
+    "EGROUPWARE_USER": "EGROUPWARE_USER=timekeeper-sync",
+    "EGROUPWARE_PASSWORD": "EGROUPWARE_PASSWORD=<the user's password, or an app token for all users: token<id>_...>",
+    "EGROUPWARE_ACCOUNT_SERVICE_HOMEPAGE": "EGROUPWARE_ACCOUNT_SERVICE_HOMEPAGE=https://egw.example.org",
     "MU_SPARQL_ENDPOINT": "MU_SPARQL_ENDPOINT=http://database:8890/sparql",
     "MU_SPARQL_UPDATE_ENDPOINT": "MU_SPARQL_UPDATE_ENDPOINT=http://127.0.0.1:7878/update",
     "KIMAI_GRAPH": "KIMAI_GRAPH=http://mu.semte.ch/graphs/kimai",
@@ -105,6 +115,12 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     kimai_endpoint: AnyHttpUrl | None = None
     kimai_api_user: str | None = None
+    # EGroupware (TRACKER=egroupware): the groupdav.php base, and one credential for every person's
+    # collection (a password with grants, or an app token for all users).
+    egroupware_url: AnyHttpUrl | None = None
+    egroupware_user: str | None = None
+    egroupware_password: SecretStr | None = None
+    egroupware_account_service_homepage: str | None = None  # default: the origin of EGROUPWARE_URL
     fallback_sync_cron: str = "0 0 */2 * * *"
     resource_base_uri: str = DEFAULT_RESOURCE_BASE_URI
     workspace_uri: str = DEFAULT_WORKSPACE_URI
@@ -134,6 +150,11 @@ class Settings(BaseSettings):
     # How long an accepted request's recorded run waits for the receiver that took it before serve
     # or a worker may run it (deployments.run_queue).
     receiver_grace_seconds: float = 60.0
+    # Timi (TRACKER=timi; docs/trackers/timi.md): personal tokens, one per login e-mail, in a JSON file.
+    timi_endpoint: AnyHttpUrl = AnyHttpUrl(DEFAULT_TIMI_ENDPOINT)
+    timi_credentials_file: Path | None = None
+    timi_account_service_homepage: str = DEFAULT_TIMI_ACCOUNT_SERVICE_HOMEPAGE
+    timi_timeout: float = Field(default=30.0, gt=0)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -179,7 +200,24 @@ class Settings(BaseSettings):
             raise ValueError(f"{v!r} is not a time of day")
         return f"{h:02d}:{m:02d}"
 
+    @field_validator("egroupware_user")
+    @classmethod
+    def _egw_user(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        if not v.strip() or ":" in v or any(c.isspace() for c in v.strip()):
+            raise ValueError("is empty or holds a ':' or spaces (an EGroupware login name)")
+        return v.strip()
+
+    @field_validator("egroupware_password")
+    @classmethod
+    def _egw_password(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not v.get_secret_value().strip():
+            raise ValueError("is empty")
+        return v
+
     @field_validator("resource_base_uri", "workspace_uri", "kimai_account_service_homepage",
+                     "egroupware_account_service_homepage", "timi_account_service_homepage",
                      "kimai_graph", "timekeeper_graph", "default_mu_auth_scope")
     @classmethod
     def _iri(cls, v: str | None) -> str | None:
@@ -187,6 +225,20 @@ class Settings(BaseSettings):
             return None if v == "" else v
         if any(c in v for c in ' <>"{}|^`\\') or ":" not in v:
             raise ValueError(f"{v!r} is not an absolute IRI")
+        return v
+
+    @field_validator("timi_credentials_file")
+    @classmethod
+    def _timi_credentials(cls, v: Path | None, info: ValidationInfo) -> Path | None:
+        """Checked at start when Timi is the tracker: present, private, one object of e-mail -> token."""
+        if v is None or info.data.get("tracker") != "timi":
+            return v
+        from kimaisync.trackers.timi.credentials import VARIABLE, load_credentials
+
+        try:
+            load_credentials(v)
+        except ConfigurationError as err:
+            raise ValueError("; ".join(p.removeprefix(f"{VARIABLE}: ") for p in err.problems)) from None
         return v
 
     @field_validator("api_token")
@@ -230,6 +282,11 @@ class Settings(BaseSettings):
     def _defaults(self) -> "Settings":
         if self.mu_sparql_update_endpoint is None:
             self.mu_sparql_update_endpoint = self.mu_sparql_endpoint
+        if self.egroupware_account_service_homepage is None and self.egroupware_url is not None:
+            # the field itself, not only a property: the tracker's Links name it for the store
+            url = self.egroupware_url
+            port = f":{url.port}" if url.port and url.port not in (80, 443) else ""
+            self.egroupware_account_service_homepage = f"{url.scheme}://{url.host}{port}"
         return self
 
     # ------------------------------------------------------------------ derived values
@@ -238,6 +295,18 @@ class Settings(BaseSettings):
     def kimai_base(self) -> str:
         """The endpoint without a trailing slash (the old service wanted `.../api`)."""
         return str(self.kimai_endpoint).rstrip("/") if self.kimai_endpoint is not None else ""
+
+    @property
+    def egroupware_base(self) -> str:
+        """EGROUPWARE_URL without a trailing slash: the groupdav.php base."""
+        return str(self.egroupware_url).rstrip("/") if self.egroupware_url is not None else ""
+
+    @property
+    def egroupware_homepage(self) -> str:
+        """The `foaf:accountServiceHomepage` of EGroupware accounts: EGROUPWARE_ACCOUNT_SERVICE_HOMEPAGE,
+        by default the origin of EGROUPWARE_URL (`https://egw.example.org` for
+        `https://egw.example.org/egroupware/groupdav.php`)."""
+        return self.egroupware_account_service_homepage or ""
 
     @property
     def sparql_query_url(self) -> str:
@@ -272,14 +341,20 @@ class Settings(BaseSettings):
 
     def shown(self) -> list[tuple[str, str]]:
         """Every setting as (VARIABLE, value as in effect), secrets masked: what `kimai-sync check` prints."""
-        secret = self.api_token.get_secret_value().strip()
+        secrets = [v.get_secret_value().strip() for v in (self.api_token, self.egroupware_password) if v is not None]
+
+        def scrubbed(text: str) -> str:
+            for secret in secrets:
+                text = _scrubbed(text, secret)
+            return _scrubbed(text, None)
+
         out = []
         for name in type(self).model_fields:
             value = getattr(self, name)
-            if isinstance(value, SecretStr):
-                text = "***" if name == "api_token" else _scrubbed(value.get_secret_value(), secret)
+            if isinstance(value, SecretStr):  # a password or token: masked; a URL: without its password
+                text = "***" if name.upper() in _SECRET_VARS else scrubbed(value.get_secret_value())
             else:
-                text = "(unset)" if value is None else _scrubbed(str(value), secret)
+                text = "(unset)" if value is None else scrubbed(str(value))
             out.append((name.upper(), text))
         return out
 
@@ -293,7 +368,9 @@ class Settings(BaseSettings):
 
         tracker = (f"Kimai {shown(self.kimai_base)}"
                    + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
-                   if self.tracker == "kimai" else f"tracker {self.tracker}")
+                   if self.tracker == "kimai"
+                   else f"Timi {self.timi_endpoint} (credentials {self.timi_credentials_file})"
+                   if self.tracker == "timi" else f"tracker {self.tracker}")
         return (tracker
                 + f"; SPARQL query {shown(self.sparql_query_url)} update {shown(self.sparql_update_url)}"
                 + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")
@@ -322,11 +399,14 @@ def _problem_lines(err: ValidationError, secret: str | None = None) -> list[str]
         var = str(e["loc"][0]).upper() if e["loc"] else "?"
         # our validators' messages quote the value too ("'…' is not an absolute IRI")
         what = "is required but not set" if e["type"] == "missing" else _scrubbed(e["msg"], secret)
-        if e["type"] != "missing" and "input" in e and var != "API_TOKEN":
+        if e["type"] != "missing" and "input" in e and var not in _SECRET_VARS:
             what = f"{what} (got {_shown(e['input'], secret)})"
         example = EXAMPLES.get(var)
         lines.append(f"{var}: {what}" + (f"; example: {example}" if example else ""))
     return lines
+
+
+_SECRET_VARS = {"API_TOKEN", "EGROUPWARE_PASSWORD"}  # never quoted back in a problem line
 
 
 def _token_given(overrides: dict) -> str | None:

@@ -7,7 +7,14 @@ what it actually holds.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+
+
+def numeric_id(raw: str) -> int | None:
+    """A stored id made of digits as an int; anything else is not an id (most trackers' ids)."""
+    text = raw.strip()
+    return int(text) if text.isdigit() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +27,7 @@ class WorkLog:
     duration_raw: str | None = None
     task: str | None = None
     person: str | None = None
-    kimai_ids: tuple[str, ...] = ()  # dct:identifier values (normally zero or one)
+    entry_ids: tuple[str, ...] = ()  # its links to the tracker's entry (Links.entry_predicate), normally zero or one
     problem: str | None = None  # set when the store holds something the sync cannot read unambiguously
 
     @property
@@ -30,12 +37,12 @@ class WorkLog:
         except ValueError:
             return None
 
-    @property
-    def kimai_id(self) -> int | None:
-        """The first numeric Kimai id, if any."""
-        for raw in sorted(self.kimai_ids):
-            if raw.strip().isdigit():
-                return int(raw)
+    def entry_id(self, parse: Callable[[str], Hashable | None] = numeric_id) -> Hashable | None:
+        """The first stored id that `parse` (the tracker's `Links.parse_id`) takes, if any."""
+        for raw in sorted(self.entry_ids):
+            found = parse(raw)
+            if found is not None:
+                return found
         return None
 
     @property
@@ -46,11 +53,12 @@ class WorkLog:
 
 @dataclass(frozen=True, slots=True)
 class ActivityRef:
-    """A task that is an `ext:KimaiActivity` with its Kimai ids (project None if unresolved)."""
+    """A task that is a bookable activity of the tracker (its `Links.activity_type`), with the
+    tracker's ids of it and its project (project None if unresolved)."""
 
     task: str
-    activity_id: int
-    project_id: int | None
+    activity_id: Hashable
+    project_id: Hashable | None
     label: str | None = None
 
 
@@ -61,6 +69,6 @@ class TimekeeperSnapshot:
     work_logs: list[WorkLog] = field(default_factory=list)
     activities: dict[str, ActivityRef] = field(default_factory=dict)  # task IRI -> ref
     non_activity_tasks: dict[str, str] = field(default_factory=dict)  # task IRI -> why it is not bookable
-    accounts: dict[str, list[int]] = field(default_factory=dict)  # person IRI -> Kimai user ids
+    accounts: dict[str, list] = field(default_factory=dict)  # person IRI -> the tracker's user ids
     person_names: dict[str, str] = field(default_factory=dict)
-    dangling: dict[str, list[str]] = field(default_factory=dict)  # deleted work-log IRI -> Kimai ids
+    dangling: dict[str, list[str]] = field(default_factory=dict)  # deleted work-log IRI -> stored entry ids

@@ -9,45 +9,36 @@ clients and a token).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from kimaisync.trackers.kimai2 import KimaiActivity, KimaiClient, KimaiCustomer, KimaiProject, KimaiUser
-from kimaisync.plan.reference import REFERENCE_PREDICATES, REFERENCE_TYPES
+from kimaisync.plan.reference import REFERENCE_TYPES, reference_predicates
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.store.accounts import read_accounts, read_linked_accounts
 from kimaisync.store.reference import Change, StoredResource, apply_changes, read_resources
+from kimaisync.trackers.port import ReferenceData, Tracker, TrackerUser
 
 
 _OPTS = dict(cache_policy=NO_CACHE)
 
 
-@dataclass(frozen=True)
-class KimaiReference:
-    customers: list[KimaiCustomer]
-    projects: list[KimaiProject]
-    activities: list[KimaiActivity]
-
-
 @task(name="kimai-reference-lists", **_OPTS)
-def fetch_reference_lists(kimai: KimaiClient) -> KimaiReference:
-    """Customers, projects and activities, hidden ones included: three requests."""
-    return KimaiReference(kimai.customers(), kimai.projects(), kimai.activities())
+def fetch_reference_lists(tracker: Tracker) -> ReferenceData:
+    """Customers, projects and activities, hidden ones included (Kimai 2: three requests)."""
+    return tracker.reference_data()
 
 
 @task(name="kimai-users", **_OPTS)
-def fetch_users(kimai: KimaiClient) -> list[KimaiUser]:
-    """All Kimai users, disabled ones included: one request (needs a super-admin API user)."""
-    return kimai.users()
+def fetch_users(tracker: Tracker) -> list[TrackerUser]:
+    """All the tracker's users, disabled ones included (Kimai 2: one request, a super-admin API user)."""
+    return tracker.users()
 
 
 @task(name="store-reference-read", **_OPTS)
-def read_reference_state(sparql: SparqlClient) -> dict[str, StoredResource]:
+def read_reference_state(sparql: SparqlClient, ref_predicate: str) -> dict[str, StoredResource]:
     """Every customer and task in the store with the values the sync manages."""
-    return read_resources(sparql, REFERENCE_TYPES, REFERENCE_PREDICATES)
+    return read_resources(sparql, REFERENCE_TYPES, reference_predicates(ref_predicate))
 
 
 @task(name="store-accounts-read", **_OPTS)

@@ -152,14 +152,22 @@ class FaultInjector:
         kind, status = decision
         scope.setdefault("state", {})[FAULT_SCOPE_KEY] = kind
         if kind == RATE_LIMIT:
-            await _send_json(send, 429, {"code": 429, "message": "Too Many Requests"},
-                             [(b"retry-after", str(faults.retry_after).encode())])
+            await self.send_rate_limited(send, faults)
         elif kind == SERVER_ERROR:
-            await _send_server_error(send, status)
+            await self.send_server_error(send, status)
         elif kind == TIMEOUT:
             await _stall(receive, send, faults.timeout_delay)
         else:
             await _lose_response(self.app, scope, receive, send)
+
+
+    async def send_rate_limited(self, send: Send, faults: Faults) -> None:
+        """The 429 in Kimai's shape; another emulator's injector overrides the bodies."""
+        await _send_json(send, 429, {"code": 429, "message": "Too Many Requests"},
+                         [(b"retry-after", str(faults.retry_after).encode())])
+
+    async def send_server_error(self, send: Send, status: int) -> None:
+        await _send_server_error(send, status)
 
 
 def _not_before(send: Send, deadline: float) -> Send:

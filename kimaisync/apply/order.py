@@ -68,14 +68,14 @@ class _Timeline:
 
 def _parking(now: _Timeline, pending: list[Action], a: Action) -> tuple[dt.datetime, dt.datetime]:
     """The free gap nearest to where `a` is now, of its length, clear of every target still to come."""
-    user, begin, end = now.where[a.timesheet_id]
+    user, begin, end = now.where[a.entry_id]
     length = end - begin
     around = (begin - dt.timedelta(days=1), end + dt.timedelta(days=1))
-    walls = [iv for tid, iv in now.near(user, around) if tid != a.timesheet_id]
+    walls = [iv for tid, iv in now.near(user, around) if tid != a.entry_id]
     walls += [span for u, span in map(_target, pending) if u == user and _overlap(span, around)]
     starts = {e for _, e in walls} | {b - length for b, _ in walls} | {begin}
     fits = [s for s in starts if not any(_overlap((s, s + length), w) for w in walls)
-            and now.free(user, (s, s + length), a.timesheet_id)]
+            and now.free(user, (s, s + length), a.entry_id)]
     if not fits:  # the days around are full: after everything the user has or will have
         fits = [max([e for u, _, e in now.where.values() if u == user]
                     + [span[1] for u, span in map(_target, pending) if u == user])]
@@ -95,32 +95,32 @@ def ordered_moves(actions: list[Action], held: Held | None = None) -> list[Actio
     `held`: where the users' records are in Kimai now, including those no action touches."""
     held = held or {}
     deletes = [a for a in actions if a.kind == "delete"]
-    pending = sorted((a for a in actions if a.kind == "update"), key=lambda a: (a.desired.begin, a.timesheet_id))
+    pending = sorted((a for a in actions if a.kind == "update"), key=lambda a: (a.desired.begin, a.entry_id))
     now = _Timeline(held)
     for a in deletes:
-        now.drop(a.timesheet_id)
+        now.drop(a.entry_id)
     for a in pending:
         if a.current:
-            now.put(a.timesheet_id, held.get(a.timesheet_id, (a.desired.user,))[0], *a.current)
+            now.put(a.entry_id, held.get(a.entry_id, (a.desired.user,))[0], *a.current)
     order: list[Action] = []
     parked: set[int] = set()
     while pending:
-        pick = next((a for a in pending if now.free(*_target(a), a.timesheet_id)), None)
+        pick = next((a for a in pending if now.free(*_target(a), a.entry_id)), None)
         if pick is None:
-            stuck = next((a for a in pending if a.timesheet_id not in parked and a.timesheet_id in now.where
-                          and now.where[a.timesheet_id][0] == a.desired.user), None)
+            stuck = next((a for a in pending if a.entry_id not in parked and a.entry_id in now.where
+                          and now.where[a.entry_id][0] == a.desired.user), None)
             if stuck is not None:  # a cycle: step one aside
                 span = _parking(now, pending, stuck)
                 order.append(_park(stuck, span))
-                now.put(stuck.timesheet_id, stuck.desired.user, *span)
-                parked.add(stuck.timesheet_id)
+                now.put(stuck.entry_id, stuck.desired.user, *span)
+                parked.add(stuck.entry_id)
                 continue
             pick = pending[0]  # its target is taken by a record that stays: Kimai will say so, a later run heals
         pending.remove(pick)
-        if pick.timesheet_id in parked:  # its PATCH must undo the park too: begin and end, changed or not
+        if pick.entry_id in parked:  # its PATCH must undo the park too: begin and end, changed or not
             pick = dataclasses.replace(pick, changes={**pick.changes, "begin": pick.desired.begin,
                                                       "end": pick.desired.end})
-        now.put(pick.timesheet_id, pick.desired.user, pick.desired.begin, pick.desired.end)
+        now.put(pick.entry_id, pick.desired.user, pick.desired.begin, pick.desired.end)
         order.append(pick)
     return deletes + order
 
@@ -137,11 +137,11 @@ def lanes(actions: list[Action], held: Held | None = None) -> list[list[Action]]
 
     moves = [a for a in actions if a.kind in ("delete", "update")]
     for a in moves:
-        if a.kind == "update" and a.timesheet_id in held:
-            parent[root(held[a.timesheet_id][0])] = root(a.desired.user)
+        if a.kind == "update" and a.entry_id in held:
+            parent[root(held[a.entry_id][0])] = root(a.desired.user)
     groups: dict = defaultdict(list)
     for a in moves:
-        groups[root(a.desired.user if a.desired else held.get(a.timesheet_id, (a.user,))[0])].append(a)
+        groups[root(a.desired.user if a.desired else held.get(a.entry_id, (a.user,))[0])].append(a)
     held_of: dict = defaultdict(dict)
     for tid, iv in held.items():
         if root(iv[0]) in groups:

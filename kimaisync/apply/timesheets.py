@@ -1,14 +1,15 @@
-"""Carrying out a work-log plan in Kimai: bounded parallel writes, one outcome per action.
+"""Carrying out a work-log plan in the tracker: bounded parallel writes, one outcome per action.
 
-Transient failures are retried by the one policy of kimaisync.retry (the client retries idempotent
-requests; creates are retried here, the same number of times with the same waits). A create is
-never simply repeated: after a failure that may have committed
-(a lost or unreadable reply, a 5xx), the timesheet is looked up by its marker first and adopted
-when found, so one work log never gets two timesheets; the same look comes before giving up, so
-a record that did land is never reported failed. Validation errors are not retried and keep Kimai's
-message; exported or locked records are reported as blocked. One failing record never stops
-the others; only an authentication failure stops the batch, since every other write would
-fail the same way.
+Writes go through the tracker port, each with the session of the user it is for
+(`Tracker.session`). Transient failures are retried by the one policy of kimaisync.retry
+(sessions retry idempotent requests; creates are retried here, the same number of times with
+the same waits). A create is never simply repeated: after a failure that may have committed
+(`OutcomeUnknown`: a lost or unreadable reply, a 5xx), the entry is looked up by its marker first
+and adopted when found, so one work log never gets two entries; the same look comes before giving
+up, so a record that did land is never reported failed. Rejected records are not retried and keep
+the tracker's message; locked records are reported as blocked. One failing record never stops the
+others; only a refused credential stops the writes made with it (the batch, for a service
+credential), since every other write would fail the same way.
 """
 
 from __future__ import annotations
@@ -17,25 +18,22 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Literal
-from zoneinfo import ZoneInfo
+from typing import Any, Callable, Literal
 
 from kimaisync import marker as markers
 from kimaisync.errors import (
-    KimaiAuthError,
-    KimaiError,
-    KimaiLockedError,
-    KimaiNotFoundError,
-    KimaiPermissionError,
-    KimaiProtocolError,
-    KimaiServerError,
-    KimaiTransportError,
-    KimaiValidationError,
+    EntryNotFound,
+    OutcomeUnknown,
+    RecordLocked,
+    RecordRejected,
+    TrackerAuthError,
+    TrackerConfigError,
+    TrackerError,
     is_retryable,
 )
-from kimaisync.trackers.kimai2.models import TimesheetWrite
 from kimaisync.plan.worklogs import Action
 from kimaisync.retry import retry_delay
+from kimaisync.trackers.port import EntryWrite
 
 Status = Literal["created", "updated", "deleted", "unchanged", "skipped", "blocked", "failed"]
 
@@ -44,7 +42,7 @@ Status = Literal["created", "updated", "deleted", "unchanged", "skipped", "block
 class Outcome:
     action: Action
     status: Status
-    timesheet_id: int | None = None
+    entry_id: Any = None
     message: str = ""
 
     @property
@@ -52,32 +50,32 @@ class Outcome:
         return self.status not in ("failed",)
 
 
-def _may_have_committed(exc: KimaiError) -> bool:
-    """A failed POST that Kimai may have carried out: no reply or a 5xx (a proxy times out while
-    Kimai goes on), or a 2xx whose body we could not read. A 429 is refused before any work."""
-    return isinstance(exc, (KimaiServerError, KimaiTransportError, KimaiProtocolError))
-
-
-def _write(a: Action) -> TimesheetWrite:
+def _write(a: Action) -> EntryWrite:
     d = a.desired
-    return TimesheetWrite(begin=d.begin, end=d.end, project=d.project, activity=d.activity, user=d.user,
-                          description=d.description)
+    return EntryWrite(d.user, d.project, d.activity, d.description, d.begin, d.end, d.date, d.minutes)
+
+
+def _user_of(a: Action):
+    return a.desired.user if a.desired is not None else a.user
 
 
 class Applier:
-    """Runs Kimai writes for plan actions with at most `concurrency` in flight."""
+    """Runs a tracker's writes for plan actions with at most `concurrency` in flight."""
 
-    def __init__(self, client, *, concurrency: int = 4, attempts: int = 5, sleep: Callable = time.sleep):
-        self.client = client
+    def __init__(self, tracker, *, concurrency: int = 4, attempts: int = 5, sleep: Callable = time.sleep):
+        self.tracker = tracker
+        self.title = getattr(tracker, "title", "the tracker")
+        self.per_person = tracker.capabilities.per_person
         self.concurrency = max(1, concurrency)
         self.attempts = attempts
         self.sleep = sleep
         self._fatal: BaseException | None = None
+        self._refused: dict = {}  # user -> the auth error of their own credential (per-person trackers)
         self._lock = threading.Lock()
         # One pool for every batch: batches may be handed in from several threads at once (so
         # one batch's slowest write does not hold up the next), and still at most `concurrency`
         # writes are in flight.
-        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="kimai-write")
+        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="tracker-write")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -92,21 +90,25 @@ class Applier:
     # Reads, updates and deletes are idempotent: the client retries them itself. A create is
     # retried here, because between two attempts we must look for the first one's record.
 
+    def _session(self, a: Action):
+        return self.tracker.session(_user_of(a))
+
     def _find_by_marker(self, a: Action):
         if not a.work_log_uuid:
             return None
-        found = self.client.timesheets(None, None, term=a.work_log_uuid)
+        found = self._session(a).find_marked(a.work_log_uuid)
         mine = sorted((t for t in found if markers.marker_of(t.description) == a.work_log_uuid), key=lambda t: t.id)
         return mine[0] if mine else None
 
     def _create(self, a: Action) -> Outcome:
         attempt, uncertain = 0, False
+        session = self._session(a)
         while True:
             attempt += 1
             try:
-                ts = self.client.create_timesheet(_write(a))
+                ts = session.create(_write(a))
                 return Outcome(a, "created", ts.id, a.reason if a.reason != "new" else "")
-            except KimaiError as exc:
+            except TrackerError as exc:
                 again = is_retryable(exc) and attempt < self.attempts
                 if again:
                     self.sleep(retry_delay(exc, attempt))
@@ -114,47 +116,51 @@ class Applier:
                 # last attempt, or a 2xx we could not read, leaves the record in Kimai. Once an
                 # attempt was uncertain, every later failure asks again: a POST may land after the
                 # search (a slow Kimai), and a refusal may be the overlap rule meeting that record.
-                uncertain = uncertain or _may_have_committed(exc)
+                uncertain = uncertain or isinstance(exc, OutcomeUnknown)
                 if uncertain:
                     found = self._find_by_marker(a) if again else self._last_look(a, exc)
                     if found is not None:
                         return Outcome(a, "created", found.id, "reply was lost; found by its marker, not created twice")
                 if not again:
                     raise
-                if hasattr(self.client, "count_retry"):
-                    self.client.count_retry()
+                session.count_retry()
 
-    def _last_look(self, a: Action, exc: KimaiError):
+    def _last_look(self, a: Action, exc: TrackerError):
         """The marker search before giving up; if it fails too, the create's own error is the news
         (unless the credentials stopped working: that stops the run)."""
         try:
             return self._find_by_marker(a)
-        except KimaiAuthError:
+        except TrackerAuthError:
             raise
-        except KimaiError:
+        except TrackerError:
             raise exc from None
 
     def _update(self, a: Action) -> Outcome:
+        t = self.title
         try:
-            ts = self.client.update_timesheet(a.timesheet_id, dict(a.changes), zone=ZoneInfo(a.desired.zone))
-        except KimaiNotFoundError:
+            ts = self._session(a).update(a.entry_id, dict(a.changes), zone=a.desired.zone)
+        except EntryNotFound:
             if a.step:  # the planned update that follows books it again
-                return Outcome(a, "skipped", a.timesheet_id, "gone from Kimai")
-            out = self._create(a)  # deleted in Kimai since we read it: book it again
-            out.message = f"timesheet {a.timesheet_id} vanished from Kimai during the run; created again"
+                return Outcome(a, "skipped", a.entry_id, f"gone from {t}")
+            out = self._create(a)  # deleted in the tracker since we read it: book it again
+            out.message = f"{self.tracker.entry_word} {a.entry_id} vanished from {t} during the run; created again"
             return out
         return Outcome(a, "updated", ts.id, a.reason)
 
     def _delete(self, a: Action) -> Outcome:
         try:
-            self.client.delete_timesheet(a.timesheet_id)
-        except KimaiNotFoundError:
-            return Outcome(a, "deleted", a.timesheet_id, "already gone from Kimai")
-        return Outcome(a, "deleted", a.timesheet_id, a.reason)
+            self._session(a).delete(a.entry_id)
+        except EntryNotFound:
+            return Outcome(a, "deleted", a.entry_id, f"already gone from {self.title}")
+        return Outcome(a, "deleted", a.entry_id, a.reason)
 
     def run_one(self, a: Action) -> Outcome:
+        t = self.title
         if self._fatal is not None:
-            return Outcome(a, "failed", a.timesheet_id, f"not tried: the run stopped ({self._fatal})")
+            return Outcome(a, "failed", a.entry_id, f"not tried: the run stopped ({self._fatal})")
+        if a.kind in ("create", "update", "delete") and _user_of(a) in self._refused:
+            return Outcome(a, "failed", a.entry_id, f"not tried: {t} refused this person's credential "
+                                                    f"({self._refused[_user_of(a)]})")
         try:
             if a.kind == "create":
                 return self._create(a)
@@ -163,19 +169,23 @@ class Applier:
             if a.kind == "delete":
                 return self._delete(a)
             status = {"unchanged": "unchanged", "skip": "skipped", "blocked": "blocked"}[a.kind]
-            return Outcome(a, status, a.timesheet_id, a.reason)
-        except KimaiAuthError as exc:
+            return Outcome(a, status, a.entry_id, a.reason)
+        except TrackerAuthError as exc:
             with self._lock:
-                self._fatal = self._fatal or exc
-            return Outcome(a, "failed", a.timesheet_id, str(exc))
-        except KimaiLockedError as exc:
-            return Outcome(a, "blocked", a.timesheet_id, f"Kimai refused: exported or in a locked period ({exc})")
-        except KimaiValidationError as exc:
-            return Outcome(a, "failed", a.timesheet_id, f"Kimai refused the data: {exc.details.summary()}")
-        except KimaiPermissionError as exc:
-            return Outcome(a, "failed", a.timesheet_id, f"the API user lacks a Kimai permission: {exc}")
-        except KimaiError as exc:
-            return Outcome(a, "failed", a.timesheet_id, f"gave up after retries: {exc}")
+                if self.per_person:  # that person's credential only: the others go on
+                    self._refused.setdefault(_user_of(a), exc)
+                else:
+                    self._fatal = self._fatal or exc
+            return Outcome(a, "failed", a.entry_id, str(exc))
+        except RecordLocked as exc:
+            word = self.tracker.capabilities.locked_word
+            return Outcome(a, "blocked", a.entry_id, f"{t} refused: {word} or in a locked period ({exc})")
+        except RecordRejected as exc:
+            return Outcome(a, "failed", a.entry_id, f"{t} refused the data: {exc.rejection()}")
+        except TrackerConfigError as exc:
+            return Outcome(a, "failed", a.entry_id, f"the API user lacks a {t} permission: {exc}")
+        except TrackerError as exc:
+            return Outcome(a, "failed", a.entry_id, f"gave up after retries: {exc}")
 
     # -------------------------------------------------------------- a batch
 

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from kimaisync.cli.common import settings_or_exit
-from kimaisync.errors import KimaiError, SparqlError, WriterLockUnavailable
+from kimaisync.errors import SparqlError, WriterLockUnavailable
 
 
 def register(sub) -> None:
-    p = sub.add_parser("check", help="validate settings and reach Kimai and the triplestore",
-                       description="Validates the settings, asks Kimai for /api/version and the API user, "
+    p = sub.add_parser("check", help="validate settings and reach the tracker and the triplestore",
+                       description="Validates the settings, reaches the configured tracker (Kimai: /api/version "
+                                   "and the API user), "
                                    "sends an ASK to the triplestore, and reaches the writer lock's database when "
                                    "WRITER_LOCK_DATABASE_URL is set. Exit 1 when anything fails.")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from kimaisync.trackers.kimai2 import KimaiClient
     from kimaisync.sparql.client import SparqlClient
+    from kimaisync.trackers import open_tracker
 
     settings = settings_or_exit()
     if settings is None:
@@ -26,28 +27,10 @@ def run(args) -> int:
         print(f"  {var}={value}")
     failed = False
 
-    with KimaiClient.from_settings(settings) as kimai:
-        try:
-            version = kimai.version()
-            me = kimai.me()
-            print(f"kimai: ok, version {version.get('version', '?')}, API user {me.username!r} "
-                  f"(id {me.id}, timezone {me.timezone})")
-        except KimaiError as err:
-            failed = True
-            print(f"kimai: FAILED: {err}")
-        else:
-            try:
-                users = kimai.users()
-                print(f"kimai: can list users ({len(users)}), as the accounts sync needs")
-            except KimaiError as err:
-                print(f"kimai: warning: cannot list users, the accounts sync will fail: {err}")
-            try:
-                config = kimai.timesheet_config()
-                overlap = config.get("isAllowOverlapping")
-                print(f"kimai: timesheet tracking mode {config.get('trackingMode')!r}, overlapping records "
-                      f"{'allowed' if overlap else 'refused (the sync lays out days back to back)'}")
-            except KimaiError as err:
-                print(f"kimai: warning: cannot read /api/config/timesheet: {err}")
+    with open_tracker(settings) as tracker:
+        for ok, line in tracker.check():
+            failed = failed or not ok
+            print(f"{tracker.name}: {line}")
 
     sparql = SparqlClient.from_settings(settings)
     sparql.retries = 0

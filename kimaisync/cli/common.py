@@ -30,11 +30,22 @@ def settings_or_exit() -> Settings | None:
 
 
 def print_summary(summary: dict) -> None:
-    """A flow's summary for a terminal: counts, then each failure and warning with its reason."""
+    """A flow's summary for a terminal: its verdict (or counts), what needs a look grouped by cause
+    with the people named and what to do, then each failure with its reason."""
     counts = ", ".join(f"{n} {k}" for k, n in summary.get("counts", {}).items() if n)
-    print(f"{summary.get('title', 'run')}: {counts or 'nothing to do'}" + (" (dry run)" if summary.get("dry_run") else ""))
-    for key in ("failures", "skips", "warnings"):
-        for row in summary.get(key, []):
+    head = summary.get("verdict") or counts or "nothing to do"
+    print(f"{summary.get('title', 'run')}: {head}" + (" (dry run)" if summary.get("dry_run") else ""))
+    groups = summary.get("groups")
+    if groups is None:  # a summary from before groups: every row
+        for key in ("failures", "skips", "warnings"):
+            for row in summary.get(key, []):
+                print(f"  {row['outcome']:<8} {row['kind']:<9} {row['key']}: {row['reason']}")
+    else:
+        for g in groups:
+            people = f": {', '.join(g['people'])}" if g["people"] else ""
+            todo = f". To do: {g['todo']}" if g["todo"] else ""
+            print(f"  {g['outcome']:<8} {g['what']}{people}{todo}")
+        for row in summary.get("failures", [])[:20]:
             print(f"  {row['outcome']:<8} {row['kind']:<9} {row['key']}: {row['reason']}")
     for k, v in summary.get("stats", {}).items():
         print(f"  {k.replace('_', ' ')}: {v}")

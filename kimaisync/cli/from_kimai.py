@@ -1,4 +1,5 @@
-"""`kimai-sync from-kimai`: bring accounts, customers, projects and activities over from Kimai.
+"""`kimai-sync pull` (and, as always, `from-kimai`): bring accounts, customers, projects and
+activities over from the configured tracker (`TRACKER`; Kimai 2 by default).
 
 The order is the old `mu script kimai-sync from-kimai`'s: accounts, then customers, projects and
 activities (one flow run, customers planned first so new projects link to new customers). Each
@@ -15,13 +16,18 @@ PARTS = ("accounts", "customers", "tasks")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("from-kimai", help="import accounts, customers, projects and activities from Kimai",
-                       description="Creates and updates Timekeeper's Kimai accounts, customers, projects and "
-                                   "activities from Kimai (nothing is ever deleted). Exit 1 when any record failed.")
-    p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
-    p.add_argument("--only", action="append", choices=PARTS, metavar="PART",
-                   help="run only this part: accounts, customers or tasks (projects and activities); repeatable")
-    p.set_defaults(run=run)
+    for verb, where, text in (
+            ("pull", "the configured tracker (TRACKER)", "the tracker's"),
+            ("from-kimai", "Kimai", "Kimai"),  # the old verb: the same run
+    ):
+        p = sub.add_parser(verb, help=f"import accounts, customers, projects and activities from {where}",
+                           description=f"Creates and updates Timekeeper's {text} accounts, customers, projects and "
+                                       f"activities from {where} (nothing is ever deleted). Exit 1 when any record "
+                                       "failed.")
+        p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+        p.add_argument("--only", action="append", choices=PARTS, metavar="PART",
+                       help="run only this part: accounts, customers or tasks (projects and activities); repeatable")
+        p.set_defaults(run=run)
 
 
 def _print_plan(summary: dict) -> None:
@@ -54,7 +60,7 @@ def run(args) -> int:
             _print_plan(summary)
         print_summary(summary)
         failed = failed or summary["failed"]
-    print("from-kimai: " + ("FAILED: some records could not be synced (see above)" if failed else
+    print(f"{args.verb}: " + ("FAILED: some records could not be synced (see above)" if failed else
                             "done" + (" (dry run: nothing written)" if args.dry_run else "")),
           file=sys.stderr if failed else sys.stdout)
     return 1 if failed else 0

@@ -38,7 +38,8 @@ def run(args) -> int:
     summary = lock_timesheets(month=month, year=year, force=args.force, dry_run=args.dry_run)
     print_summary(summary)
     for row in summary["people"]:
+        tk = "not read" if row["timekeeper_hours"] is None else f"{row['timekeeper_hours']} h"
         print(f"  {row['person']}: {row['status']}, {row['work_logs_linked']} linked, "
-              f"{row['timekeeper_hours']} h in Timekeeper / {row['kimai_hours']} h in Kimai"
+              f"{tk} in Timekeeper / {row['kimai_hours']} h in Kimai"
               + (f"; {row['blockers']}" if row["blockers"] else ""))
     return 1 if summary["not_locked"] or summary["failed"] else 0

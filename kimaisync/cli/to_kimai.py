@@ -1,4 +1,5 @@
-"""`kimai-sync to-kimai START END`: push the work logs of a period to Kimai (the period flow)."""
+"""`kimai-sync push START END` (and, as always, `to-kimai`): push the work logs of a period to the
+configured tracker (`TRACKER`; Kimai 2 by default) with the period flow."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ from kimaisync.cli.common import UsageError, print_summary, settings_or_exit
 
 
 def register(sub) -> None:
-    p = sub.add_parser("to-kimai", help="sync the work logs of a period to Kimai",
-                       description="Creates, updates and deletes Kimai timesheets so that Kimai holds exactly the "
-                                   "work logs dated from START to END (inclusive). Exit 1 when any record failed.")
-    p.add_argument("start", help="first day, YYYY-MM-DD")
-    p.add_argument("end", help="last day, YYYY-MM-DD")
-    p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
-    p.add_argument("--force", action="store_true", help="delete even when the deletion guard would refuse")
-    p.add_argument("--report", metavar="FILE.csv", help="write the hours reconciliation table to this CSV file")
-    p.set_defaults(run=run)
+    for verb, where, what in (("push", "the configured tracker (TRACKER)", "entries in the tracker"),
+                              ("to-kimai", "Kimai", "Kimai timesheets")):  # the old verb: the same run
+        p = sub.add_parser(verb, help=f"sync the work logs of a period to {where}",
+                           description=f"Creates, updates and deletes {what} so that {where} holds exactly the "
+                                       "work logs dated from START to END (inclusive). Exit 1 when any record failed.")
+        p.add_argument("start", help="first day, YYYY-MM-DD")
+        p.add_argument("end", help="last day, YYYY-MM-DD")
+        p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
+        p.add_argument("--force", action="store_true", help="delete even when the deletion guard would refuse")
+        p.add_argument("--report", metavar="FILE.csv", help="write the hours reconciliation table to this CSV file")
+        p.set_defaults(run=run)
 
 
 def parse_period(start: str, end: str) -> tuple[dt.date, dt.date]:
@@ -35,18 +38,31 @@ def parse_period(start: str, end: str) -> tuple[dt.date, dt.date]:
     return days[0], days[1]
 
 
+def write_hours_csv(rows: list[dict], path: str) -> None:
+    """The hours reconciliation as CSV (a CLI option: the flow's deployment form has no file to write)."""
+    import csv
+
+    from kimaisync.reconcile import COLUMNS
+
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        out = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        out.writeheader()
+        out.writerows(rows)
+
+
 def run(args) -> int:
     try:
         start, end = parse_period(args.start, args.end)
     except UsageError as err:
-        print(f"kimai-sync to-kimai: {err}", file=sys.stderr)
+        print(f"kimai-sync {args.verb}: {err}", file=sys.stderr)
         return 2
     if settings_or_exit() is None:
         return 1
     from flows.worklog_period import sync_work_log_period
 
-    summary = sync_work_log_period(start=start, end=end, dry_run=args.dry_run, force=args.force,
-                                   report_csv=args.report)
+    summary = sync_work_log_period(start=start, end=end, dry_run=args.dry_run, force=args.force)
+    if args.report:
+        write_hours_csv(summary.get("hours", []), args.report)
     print_summary(summary)
     if summary.get("guard"):
         print(f"deletion guard: {summary['guard']}", file=sys.stderr)

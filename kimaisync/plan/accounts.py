@@ -1,4 +1,4 @@
-"""Plan the Kimai users → Timekeeper accounts sync in plain code.
+"""Plan the tracker users → Timekeeper accounts sync in plain code (users are `trackers.port.TrackerUser`).
 
 A Kimai account is a `foaf:OnlineAccount` whose `foaf:accountServiceHomepage` is
 `KIMAI_ACCOUNT_SERVICE_HOMEPAGE`; login accounts (another homepage) are never touched. Rules:
@@ -50,7 +50,7 @@ def plan_accounts(users: Iterable[Any], stored: Mapping[str, StoredResource], li
 
     for uid in sorted(users):
         u = users[uid]
-        k = key(uid, u.username)
+        k = key(uid, u.name)
         matches = by_id.get(str(uid), [])
         legacy = None
         if len(matches) > 1 or (matches and matches[0].uri in several_ids):
@@ -59,10 +59,10 @@ def plan_accounts(users: Iterable[Any], stored: Mapping[str, StoredResource], li
             continue
         res = matches[0] if matches else None
         if res is None:
-            named = legacy_by_name.get(u.username, [])
+            named = legacy_by_name.get(u.name, [])
             if len(named) > 1:
                 plan.report.add("account", k, WARNING, "not synced: several accounts without dct:identifier are named "
-                                f"{u.username!r}: " + ", ".join(sorted(a.uri for a in named)))
+                                f"{u.name!r}: " + ", ".join(sorted(a.uri for a in named)))
                 continue
             if named:
                 res, legacy = named[0], "legacy account without dct:identifier adopted by its username"
@@ -74,7 +74,7 @@ def plan_accounts(users: Iterable[Any], stored: Mapping[str, StoredResource], li
             subject = res.uri if res else mint(base_uri, "accounts", new_uuid)[0]
             exact = {
                 **uuid_values(res, subject, new_uuid),
-                ACCOUNT_NAME: {string(u.username)},
+                ACCOUNT_NAME: {string(u.name)},
                 HOMEPAGE: {uri(homepage)},
                 IDENTIFIER: {string(str(uid))},
             }
@@ -93,7 +93,7 @@ def plan_accounts(users: Iterable[Any], stored: Mapping[str, StoredResource], li
             plan.report.add("account", key(kid, names[0] if names else acc.uri), WARNING, f"not in Kimai: {NEVER_DELETED}")
     for name, accs in sorted(legacy_by_name.items()):
         for acc in accs:
-            if acc.uri not in adopted and not any(u.username == name for u in users.values()):
+            if acc.uri not in adopted and not any(u.name == name for u in users.values()):
                 plan.report.add("account", acc.uri, WARNING,
                                 f"no dct:identifier and no Kimai user is named {name!r}: left alone")
     return plan

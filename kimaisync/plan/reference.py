@@ -1,4 +1,8 @@
-"""Plan the Kimai → Timekeeper reference data (customers, projects, activities) in plain code.
+"""Plan the tracker → Timekeeper reference data (customers, projects, activities) in plain code.
+
+The tracker's store links (`trackers.port.Links`: the predicate holding its ids, the type of its
+activities) and its name come in as arguments; Kimai 2's (`dct:identifier`, `ext:KimaiActivity`,
+the seed's model) are the defaults. Below, "Kimai" stands for whichever tracker it is.
 
 Input: Kimai's lists and the store's resources as read; output: the `Change`s to write and a
 `RunReport`. No I/O and no Prefect, so every rule below is tested in milliseconds.
@@ -27,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kimaisync.rdf.vocab import KIMAI_ACTIVITY, ORGANIZATION, PROJECT, RDF_TYPE, TASK, NS, iri
+from kimaisync.rdf.vocab import KIMAI_ACTIVITY, ORGANIZATION, PROJECT, RDF_TYPE, TASK, curie, iri
 from kimaisync.report import CREATED, FAILED, UNCHANGED, UPDATED, WARNING, RunReport
 from kimaisync.sparql.escape import string, uri
 from kimaisync.store.reference import Change, StoredResource, render_term, triple
@@ -43,6 +47,11 @@ ATTRIBUTED_TO = iri("prov:wasAttributedTo")
 
 REFERENCE_TYPES = (ORGANIZATION, TASK)
 REFERENCE_PREDICATES = (RDF_TYPE, UUID, LABEL, IDENTIFIER, COLOR, TOP_CONCEPT_OF, IN_SCHEME, BROADER, ATTRIBUTED_TO)
+
+
+def reference_predicates(ref_predicate: str = IDENTIFIER) -> tuple[str, ...]:
+    """The predicates a reference read needs when the tracker's ids sit on `ref_predicate`."""
+    return tuple(dict.fromkeys(REFERENCE_PREDICATES + (ref_predicate,)))
 
 NEVER_DELETED = "kept (never deleted: work logs may point at it)"
 
@@ -62,11 +71,6 @@ class Plan:
 # ------------------------------------------------------------------------------ shared helpers
 
 
-def curie(full: str) -> str:
-    for prefix, ns in NS.items():
-        if full.startswith(ns):
-            return f"{prefix}:{full[len(ns):]}"
-    return f"<{full}>"
 
 
 def _rendered(term) -> str:
@@ -166,28 +170,30 @@ class StoreIndex:
     ambiguous_customers: dict[str, list[tuple[StoredResource, str]]] = field(default_factory=dict)
 
 
-def index_store(stored: Mapping[str, StoredResource], workspace_uri: str) -> StoreIndex:
+def index_store(stored: Mapping[str, StoredResource], workspace_uri: str, *, ref_predicate: str = IDENTIFIER,
+                activity_type: str = KIMAI_ACTIVITY) -> StoreIndex:
     idx = StoreIndex()
     for res in stored.values():
-        ids = res.texts(IDENTIFIER)
+        ids = res.texts(ref_predicate)
         if not ids:
             continue  # not Kimai-derived (or not yet): nothing to match on
         types = res.types
         if ORGANIZATION in types:
             if len(ids) > 1:
                 for i in ids:
-                    idx.ambiguous_customers.setdefault(i, []).append((res, f"has several dct:identifier values {sorted(ids)}"))
+                    idx.ambiguous_customers.setdefault(i, []).append(
+                        (res, f"has several {curie(ref_predicate)} values {sorted(ids)}"))
             else:
                 idx.customers.typed.setdefault(next(iter(ids)), []).append(res)
-        if TASK not in types and PROJECT not in types and KIMAI_ACTIVITY not in types:
+        if TASK not in types and PROJECT not in types and activity_type not in types:
             continue
         problem = None
         target: dict[str, list[StoredResource]] | None = None
-        is_project, is_activity = PROJECT in types, KIMAI_ACTIVITY in types
+        is_project, is_activity = PROJECT in types, activity_type in types
         if len(ids) > 1:
-            problem = f"has several dct:identifier values {sorted(ids)}"
+            problem = f"has several {curie(ref_predicate)} values {sorted(ids)}"
         elif is_project and is_activity:
-            problem = "is typed both doap:Project and ext:KimaiActivity"
+            problem = f"is typed both doap:Project and {curie(activity_type)}"
         elif is_project:
             target = idx.projects.typed
         elif is_activity:
@@ -238,14 +244,16 @@ def _color(value: str | None) -> str | None:
 def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities: Iterable[Any],
                    stored: Mapping[str, StoredResource], *, base_uri: str, workspace_uri: str,
                    sync_customers: bool = True, sync_tasks: bool = True,
-                   new_uuid: Callable[[], Any] = _uuid.uuid1, report: RunReport | None = None) -> Plan:
+                   new_uuid: Callable[[], Any] = _uuid.uuid1, report: RunReport | None = None,
+                   ref_predicate: str = IDENTIFIER, activity_type: str = KIMAI_ACTIVITY, tracker: str = "Kimai") -> Plan:
     """Changes and report for Kimai's customers/projects/activities against the stored resources.
 
     With `sync_customers=False` customers are only looked up (to link projects); with
     `sync_tasks=False` projects and activities are left alone.
     """
-    plan = Plan(report=report or RunReport("Kimai reference data"))
-    idx = index_store(stored, workspace_uri)
+    plan = Plan(report=report or RunReport(f"{tracker} reference data"))
+    idx = index_store(stored, workspace_uri, ref_predicate=ref_predicate, activity_type=activity_type)
+    T, IDENTIFIER = tracker, ref_predicate  # noqa: N806 - the tracker's id predicate, below as everywhere
     customers = {c.id: c for c in customers}
     projects = {p.id: p for p in projects}
     activities = {a.id: a for a in activities}
@@ -282,7 +290,7 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
             plan.report.add("customer", k, WARNING, f"not synced: {problem}")
             continue
         if res is None and not c.visible:
-            plan.report.add("customer", k, WARNING, "hidden in Kimai: not created")
+            plan.report.add("customer", k, WARNING, f"hidden in {T}: not created")
             continue
         try:
             subject = res.uri if res else mint(base_uri, "customers", new_uuid)[0]
@@ -298,12 +306,12 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
             continue
         customer_uri[cid] = subject
         if res is not None and not c.visible:
-            plan.report.add("customer", k, WARNING, "hidden in Kimai: " + NEVER_DELETED)
+            plan.report.add("customer", k, WARNING, f"hidden in {T}: " + NEVER_DELETED)
     if sync_customers:
         report_ambiguous(idx.ambiguous_customers, "customer")
         for cid in sorted(idx.customers.all_ids() - {str(i) for i in customers}, key=_num):
             for res in idx.customers.typed.get(cid, []):
-                plan.report.add("customer", key(cid, _label(res)), WARNING, f"not in Kimai: {NEVER_DELETED}")
+                plan.report.add("customer", key(cid, _label(res)), WARNING, f"not in {T}: {NEVER_DELETED}")
 
     if not sync_tasks:
         return plan
@@ -319,7 +327,7 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
             plan.report.add("project", k, WARNING, f"not synced: {problem}")
             continue
         if res is None and not proj_visible[pid]:
-            plan.report.add("project", k, WARNING, "hidden in Kimai (or its customer is): not created")
+            plan.report.add("project", k, WARNING, f"hidden in {T} (or its customer is): not created")
             continue
         try:
             subject = res.uri if res else mint(base_uri, "tasks", new_uuid)[0]
@@ -347,7 +355,7 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
         if link_note:
             plan.report.add("project", k, WARNING, link_note)
         if res is not None and not proj_visible[pid]:
-            plan.report.add("project", k, WARNING, "hidden in Kimai (or its customer is): " + NEVER_DELETED)
+            plan.report.add("project", k, WARNING, f"hidden in {T} (or its customer is): " + NEVER_DELETED)
 
     # ---------------------------------------------------------------- activities
     for aid in sorted(activities):
@@ -359,7 +367,7 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
             continue
         visible = a.visible and (proj_visible.get(a.project, True) if a.project is not None else True)
         if res is None and not visible:
-            plan.report.add("activity", k, WARNING, "hidden in Kimai (or its project or customer is): not created")
+            plan.report.add("activity", k, WARNING, f"hidden in {T} (or its project or customer is): not created")
             continue
         color = _color(a.color) or (proj_color.get(a.project) if a.project is not None else None)
         try:
@@ -376,25 +384,25 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
             link_note = None
             if a.project is None:
                 exact[BROADER] = set()
-                link_note = "global activity (no project in Kimai): not linked, work logs cannot use it"
+                link_note = f"global activity (no project in {T}): not linked, work logs cannot use it"
             elif a.project in project_uri:
                 exact[BROADER] = {uri(project_uri[a.project])}
             else:
                 link_note = f"project {a.project} is not in the triplestore yet: linked on a later run"
-            record_change(plan, "activity", k, res, subject, [TASK, KIMAI_ACTIVITY], exact, legacy=legacy)
+            record_change(plan, "activity", k, res, subject, [TASK, activity_type], exact, legacy=legacy)
         except (ValueError, TypeError) as err:
             plan.report.add("activity", k, FAILED, str(err))
             continue
         if link_note:
             plan.report.add("activity", k, WARNING, link_note)
         if res is not None and not visible:
-            plan.report.add("activity", k, WARNING, "hidden in Kimai (or its project or customer is): " + NEVER_DELETED)
+            plan.report.add("activity", k, WARNING, f"hidden in {T} (or its project or customer is): " + NEVER_DELETED)
 
     report_ambiguous(idx.ambiguous_tasks, "task")
     for kind, cands, known in (("project", idx.projects, projects), ("activity", idx.activities, activities)):
         for kid in sorted(cands.all_ids() - {str(i) for i in known}, key=_num):
             for res in cands.typed.get(kid, []) + cands.legacy.get(kid, []):
-                plan.report.add(kind, key(kid, _label(res)), WARNING, f"not in Kimai: {NEVER_DELETED}")
+                plan.report.add(kind, key(kid, _label(res)), WARNING, f"not in {T}: {NEVER_DELETED}")
     return plan
 
 

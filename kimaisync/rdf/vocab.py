@@ -33,6 +33,14 @@ def iri(curie: str) -> str:
     return NS[prefix] + local
 
 
+def curie(full: str) -> str:
+    """`cal:Vevent` for its full IRI; `<iri>` when no prefix fits."""
+    for prefix, ns in NS.items():
+        if full.startswith(ns):
+            return f"{prefix}:{full[len(ns):]}"
+    return f"<{full}>"
+
+
 XSD_DATE = iri("xsd:date")
 XSD_DATETIME = iri("xsd:dateTime")
 XSD_INTEGER = iri("xsd:integer")

@@ -24,7 +24,8 @@ from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from kimaisync.errors import EntryNotFound, TrackerConfigError
+from kimaisync.errors import EntryNotFound, TrackerConfigError, TrackerError
+from kimaisync.timekeeper import numeric_id
 
 EntryId = Hashable  # a tracker entry's id (Kimai 2: int)
 RefId = Hashable  # a customer's, project's or activity's id
@@ -138,6 +139,7 @@ class TrackerUser:
     enabled: bool = True
     timezone: str | None = None
     email: str | None = None
+    alias: str | None = None  # a display name, when the tracker has one beside the login name
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,11 +213,20 @@ class Links:
     ref_predicate: str
     activity_type: str
     account_homepage_setting: str
+    title: str = "the tracker"  # how store-side reasons name the tracker ("Kimai")
+
+    def homepage(self, settings) -> str:
+        """The `foaf:accountServiceHomepage` of this tracker's accounts, from the settings."""
+        return getattr(settings, self.account_homepage_setting)
 
     def parse_id(self, raw: str) -> EntryId | None:
-        """A stored id as the tracker's id, or None when it is not one (digits → int by default)."""
-        text = raw.strip()
-        return int(text) if text.isdigit() else None
+        """A stored id as the tracker's id, or None when it is not one (digits → int by default;
+        a tracker with other ids overrides this, and `parse_user_id` alike)."""
+        return numeric_id(raw)
+
+    def parse_user_id(self, raw: str) -> UserId | None:
+        """An account's stored `dct:identifier` as the tracker's user id."""
+        return numeric_id(raw)
 
 
 # ------------------------------------------------------------------------------ the port
@@ -293,6 +304,7 @@ class Tracker(ABC):
 
     name: ClassVar[str]  # the TRACKER setting's value, e.g. "kimai"
     title: ClassVar[str]  # how reports name it, e.g. "Kimai"
+    entry_word: ClassVar[str] = "entry"  # what it calls an entry in reports, e.g. "timesheet"
     capabilities: ClassVar[Capabilities]
     links: ClassVar[Links]
     concurrency: int = 4  # writes in flight at most
@@ -331,6 +343,14 @@ class Tracker(ABC):
     def describe(self) -> str:
         """One line naming where the tracker is; never a secret."""
         return self.title
+
+    def check(self) -> list[tuple[bool, str]]:
+        """Reach the tracker as `kimai-sync check` does: (ok, line) pairs, a False one failing the
+        check. The default lists the users; adapters say more (version, the API user, permissions)."""
+        try:
+            return [(True, f"ok, {len(self.users())} users")]
+        except TrackerError as err:
+            return [(False, f"FAILED: {err}")]
 
     def close(self) -> None:
         """Close every session opened."""

@@ -6,7 +6,7 @@ import pytest
 from testbed import KIMAI_GRAPH, USERS_GRAPH
 from test_reference_flow import L, U, triples_of
 
-from kimaisync.trackers.kimai2 import KimaiUser
+from kimaisync.trackers.port import TrackerUser
 from kimaisync.plan.accounts import ACCOUNT_NAME, HOMEPAGE, UNLINKED, plan_accounts
 from kimaisync.plan.reference import IDENTIFIER, UUID
 from kimaisync.rdf.vocab import ONLINE_ACCOUNT, RDF_TYPE
@@ -41,7 +41,7 @@ def sync(store, users):
 def test_accounts_created_updated_adopted_and_unlinked_reported(store):
     store.load(USERS, graph=USERS_GRAPH)
     store.load(KIMAI, graph=KIMAI_GRAPH)
-    users = [KimaiUser(id=14, username="lverhaegen"), KimaiUser(id=3, username="jan"), KimaiUser(id=5, username="new")]
+    users = [TrackerUser(14, "lverhaegen"), TrackerUser(3, "jan"), TrackerUser(5, "new")]
     plan, client = sync(store, users)
     assert (client.queries, client.updates) == (4, 1)
     rows = {r.key: (r.outcome, r.reason) for r in plan.report.rows if r.outcome != WARNING}

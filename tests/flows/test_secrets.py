@@ -362,7 +362,7 @@ def run_flows(world, tmp_path, switch_auth=None) -> list[tuple[str, str]]:
     runs = {
         "reference data": lambda: sync_reference_data(),
         "accounts": lambda: sync_accounts(),
-        "work-log period": lambda: sync_work_log_period(start=D, end=D, report_csv=str(tmp_path / "hours.csv")),
+        "work-log period": lambda: sync_work_log_period(start=D, end=D),
         "delta": lambda: asyncio.run(sync_work_log_changes(work_logs=world.logs + [world.logs[0] + "-gone"])),
         "orphan": lambda: remove_orphan_timesheet(kimai_id=world.by_hand),
         "timesheet lock": lambda: lock_timesheets(month=3, year=2025),

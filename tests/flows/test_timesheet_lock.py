@@ -116,10 +116,14 @@ def test_a_403_on_marking_exported_is_reported_not_retried():
     from flows.timesheet_lock import _mark_exported
     from kimaisync.errors import KimaiPermissionError
 
-    class NoExport:
+    class NoExport:  # a tracker (and its one session) whose API user may not mark exported
         calls = 0
+        title, entry_word = "Kimai", "timesheet"
 
-        def set_exported(self, tid, exported):
+        def session(self, user=None):
+            return self
+
+        def mark_exported(self, tid, exported):
             NoExport.calls += 1
             raise KimaiPermissionError("Forbidden", method="PATCH", path=f"/api/timesheets/{tid}/export", status=403)
 

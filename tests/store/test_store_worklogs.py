@@ -6,6 +6,7 @@ import datetime as dt
 
 from kimaisync.fixtures import TimekeeperData
 from kimaisync.store.worklogs import read_work_logs_of_days
+from kimaisync.trackers.kimai2.adapter import LINKS
 
 
 def test_the_work_logs_of_given_people_and_days_and_no_others(store):
@@ -18,7 +19,7 @@ def test_the_work_logs_of_given_people_and_days_and_no_others(store):
               tk.work_log(bob, task, d1, "PT1H"),  # Bob, on Ann's day
               tk.work_log(ann, task, d3, "PT1H")}  # Ann, on Bob's day
     tk.load(store.client())
-    found = read_work_logs_of_days(store.client(), [(ann, d1), (bob, d3)])
+    found = read_work_logs_of_days(store.client(), [(ann, d1), (bob, d3)], LINKS)
     assert {l.uri for l in found} == wanted and not {l.uri for l in found} & others
     assert {(l.person, l.date) for l in found} == {(ann, d1), (bob, d3)}
 
@@ -32,4 +33,4 @@ def test_one_person_and_day(store):
     mine = tk.work_log(ann, task, day, "PT2H")
     tk.work_log(ann, task, day + dt.timedelta(days=1), "PT1H")
     tk.load(store.client())
-    assert [l.uri for l in read_work_logs_of_days(store.client(), [(ann, day)])] == [mine]
+    assert [l.uri for l in read_work_logs_of_days(store.client(), [(ann, day)], LINKS)] == [mine]

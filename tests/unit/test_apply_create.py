@@ -18,6 +18,7 @@ from kimaisync.errors import (
 )
 from kimaisync.marker import description
 from kimaisync.plan.worklogs import Action, Desired
+from kimaisync.trackers.kimai2.adapter import CAPABILITIES as KIMAI2
 
 UUID = "5f0c2a8e-create"
 T0 = dt.datetime(2025, 3, 12, 9, tzinfo=dt.timezone.utc)
@@ -31,6 +32,16 @@ class Kimai:
     """
 
     retries = 7
+    title, entry_word, capabilities = "Kimai", "timesheet", KIMAI2  # a tracker with one session: itself
+
+    def session(self, user=None):
+        return self
+
+    def create(self, w):
+        return self.create_timesheet(w)
+
+    def find_marked(self, term):
+        return self.timesheets(None, None, term=term)
 
     def __init__(self, *steps):
         self.steps = list(steps)
@@ -85,20 +96,20 @@ def lost():
 def test_a_lost_reply_is_found_by_its_marker_and_not_created_again():
     kimai = Kimai((lost(), True))
     out = run(kimai)
-    assert (out.status, out.timesheet_id, kimai.posts, len(kimai.stored)) == ("created", 100, 1, 1)
+    assert (out.status, out.entry_id, kimai.posts, len(kimai.stored)) == ("created", 100, 1, 1)
 
 
 def test_a_reply_lost_on_the_last_attempt_is_adopted_not_reported_failed():
     kimai = Kimai((KimaiServerError("503", status=503), False), (lost(), False), (lost(), True))
     out = run(kimai, attempts=3)
-    assert out.status == "created" and out.timesheet_id == 100 and "found by its marker" in out.message
+    assert out.status == "created" and out.entry_id == 100 and "found by its marker" in out.message
     assert kimai.posts == 3 and len(kimai.stored) == 1
 
 
 def test_an_unreadable_2xx_reply_is_adopted():
     kimai = Kimai((KimaiProtocolError("answered invalid or truncated JSON (201, 17 bytes)"), True))
     out = run(kimai)
-    assert (out.status, out.timesheet_id, kimai.posts) == ("created", 100, 1)
+    assert (out.status, out.entry_id, kimai.posts) == ("created", 100, 1)
 
 
 def test_a_refusal_after_a_late_landing_post_adopts_that_record():
@@ -106,7 +117,7 @@ def test_a_refusal_after_a_late_landing_post_adopts_that_record():
     overlap = KimaiValidationError("Kimai refused the request (400)")
     kimai = Kimai(("late", KimaiTransportError("no answer within 0.5 s")), (overlap, False))
     out = run(kimai)
-    assert (out.status, out.timesheet_id, kimai.posts, len(kimai.stored)) == ("created", 100, 2, 1)
+    assert (out.status, out.entry_id, kimai.posts, len(kimai.stored)) == ("created", 100, 2, 1)
 
 
 def test_a_429_is_retried_without_a_search_and_gives_up_with_its_own_error():

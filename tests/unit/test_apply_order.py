@@ -15,34 +15,34 @@ def h(n):
 
 
 def upd(tid, old, new, user=14):
-    return Action("update", timesheet_id=tid, current=(h(old[0]), h(old[1])), user=user,
+    return Action("update", entry_id=tid, current=(h(old[0]), h(old[1])), user=user,
                   desired=Desired(user, 1, 1, h(new[0]), h(new[1]), "", "UTC"))
 
 
 def test_a_growing_first_log_moves_the_later_ones_out_of_the_way_first():
     a, b, c = upd(1, (0, 2), (0, 3)), upd(2, (2, 3), (3, 4)), upd(3, (3, 4), (4, 5))
-    assert [x.timesheet_id for x in ordered_moves([a, b, c])] == [3, 2, 1]
+    assert [x.entry_id for x in ordered_moves([a, b, c])] == [3, 2, 1]
 
 
 def test_a_shrinking_first_log_lets_the_later_ones_move_earlier_in_order():
     a, b, c = upd(1, (0, 3), (0, 2)), upd(2, (3, 4), (2, 3)), upd(3, (4, 5), (3, 4))
-    assert [x.timesheet_id for x in ordered_moves([c, b, a])] == [1, 2, 3]
+    assert [x.entry_id for x in ordered_moves([c, b, a])] == [1, 2, 3]
 
 
 def test_deletions_come_first_and_users_are_separate_lanes():
-    d = Action("delete", timesheet_id=9, user=14)
+    d = Action("delete", entry_id=9, user=14)
     moves = lanes([upd(1, (0, 2), (0, 3)), d, upd(5, (0, 1), (0, 2), user=15)])
-    assert [[x.timesheet_id for x in lane] for lane in moves] == [[9, 1], [5]]
+    assert [[x.entry_id for x in lane] for lane in moves] == [[9, 1], [5]]
 
 
 def test_every_step_is_overlap_free():
     # Insert 1 h at the start of a 5-log day: each log moves 1 h later.
     moves = [upd(i, (i, i + 1), (i + 1, i + 2)) for i in range(5)]
-    now = {a.timesheet_id: a.current for a in moves}
+    now = {a.entry_id: a.current for a in moves}
     for a in ordered_moves(moves):
         target = (a.desired.begin, a.desired.end)
-        assert not any(target[0] < iv[1] and iv[0] < target[1] for tid, iv in now.items() if tid != a.timesheet_id)
-        now[a.timesheet_id] = target
+        assert not any(target[0] < iv[1] and iv[0] < target[1] for tid, iv in now.items() if tid != a.entry_id)
+        now[a.entry_id] = target
 
 
 def replay(moves, held):
@@ -50,13 +50,13 @@ def replay(moves, held):
     now = dict(held)
     for a in moves:
         if a.kind == "delete":
-            now.pop(a.timesheet_id, None)
+            now.pop(a.entry_id, None)
             continue
         user, span = a.desired.user, (a.desired.begin, a.desired.end)
-        clash = [tid for tid, (u, b, e) in now.items() if u == user and tid != a.timesheet_id
+        clash = [tid for tid, (u, b, e) in now.items() if u == user and tid != a.entry_id
                  and span[0] < e and b < span[1]]
-        assert not clash, f"moving {a.timesheet_id} to {span} overlaps {clash}"
-        now[a.timesheet_id] = (user, *span)
+        assert not clash, f"moving {a.entry_id} to {span} overlaps {clash}"
+        now[a.entry_id] = (user, *span)
     return now
 
 
@@ -66,8 +66,8 @@ def test_two_records_swapping_places_park_one_aside_first():
     b = upd(2, (24, 26), (0, 2))
     held = {1: (14, h(0), h(2)), 2: (14, h(24), h(26)), 3: (14, h(2), h(3))}  # 3 stays
     moves = ordered_moves([a, b], held)
-    first, second = moves[0].timesheet_id, 3 - moves[0].timesheet_id
-    assert [m.timesheet_id for m in moves] == [first, second, first] and moves[0].step and not moves[1].step
+    first, second = moves[0].entry_id, 3 - moves[0].entry_id
+    assert [m.entry_id for m in moves] == [first, second, first] and moves[0].step and not moves[1].step
     final = replay(moves, held)
     assert final[1][1:] == (h(24), h(26)) and final[2][1:] == (h(0), h(2)) and final[3][1:] == (h(2), h(3))
 
@@ -86,18 +86,25 @@ def test_a_record_moving_to_another_person_shares_a_lane_with_both():
     held = {1: (14, h(0), h(1)), 2: (15, h(0), h(1)), 3: (14, h(1), h(2))}
     groups = lanes([later, move, other], held)
     assert len(groups) == 1
-    assert [m.timesheet_id for m in groups[0]] == [2, 1, 3]
+    assert [m.entry_id for m in groups[0]] == [2, 1, 3]
     replay(groups[0], held)
 
 
 def test_parking_steps_are_reported_only_when_they_fail():
     from kimaisync.apply.timesheets import Applier
 
-    class Kimai:
+    from kimaisync.trackers.kimai2.adapter import CAPABILITIES
+
+    class Kimai:  # a tracker with one session: itself
+        title, entry_word, capabilities = "Kimai", "timesheet", CAPABILITIES
+
         def __init__(self, fail):
             self.fail, self.patched = fail, []
 
-        def update_timesheet(self, tid, changes, zone):
+        def session(self, user=None):
+            return self
+
+        def update(self, tid, changes, zone):
             from kimaisync.errors import KimaiValidationError
             self.patched.append(tid)
             if self.fail and len(self.patched) == 1:
@@ -131,6 +138,6 @@ def test_a_parked_record_whose_begin_does_not_change_is_put_back_whole():
     assert any(m.step for m in moves)  # the cycle made a park
     now = {1: (h(0), h(1)), 2: (h(1), h(2)), 3: (h(2), h(3))}
     for m in moves:  # as Kimai applies a PATCH: only the fields sent change
-        b0, e0 = now[m.timesheet_id]
-        now[m.timesheet_id] = (m.changes.get("begin", b0), m.changes.get("end", e0))
+        b0, e0 = now[m.entry_id]
+        now[m.entry_id] = (m.changes.get("begin", b0), m.changes.get("end", e0))
     assert now == {1: (h(0), h(1.5)), 2: (h(2), h(3)), 3: (h(1.5), h(2))}

@@ -8,13 +8,24 @@ import threading
 from kimaisync.apply.timesheets import Applier
 from kimaisync.plan.worklogs import Action, Desired, Plan
 from kimaisync.rdf.graphs import Graphs
+from kimaisync.trackers.kimai2.adapter import CAPABILITIES as KIMAI2
+from kimaisync.trackers.kimai2.adapter import LINKS
 from tasks.worklogs import sync_work_logs
 
 T0 = dt.datetime(2026, 3, 2, 9, tzinfo=dt.timezone.utc)
 
 
 class Kimai:
+    """A tracker with one session (itself) whose creates always succeed."""
+
     retries = 0
+    title, entry_word, capabilities, links = "Kimai", "timesheet", KIMAI2, LINKS
+
+    def session(self, user=None):
+        return self
+
+    def create(self, w):
+        return self.create_timesheet(w)
 
     def __init__(self):
         self.lock = threading.Lock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_plan_reference import apply, counter, lit, res
 
-from kimaisync.trackers.kimai2.models import KimaiUser
+from kimaisync.trackers.port import TrackerUser
 from kimaisync.plan.accounts import ACCOUNT_NAME, HOMEPAGE, UNLINKED, plan_accounts
 from kimaisync.plan.reference import IDENTIFIER, UUID
 from kimaisync.rdf.vocab import ONLINE_ACCOUNT, iri
@@ -29,8 +29,7 @@ def account(uri, name, kimai_id=None, homepage=KIMAI):
 
 
 def users():
-    return [KimaiUser(id=14, username="lverhaegen"), KimaiUser(id=3, username="jdoe"),
-            KimaiUser(id=9, username="gone", enabled=False)]
+    return [TrackerUser(14, "lverhaegen"), TrackerUser(3, "jdoe"), TrackerUser(9, "gone", enabled=False)]
 
 
 def test_accounts_created_with_the_model_and_unlinked_ones_reported():
@@ -55,7 +54,7 @@ def test_accounts_created_with_the_model_and_unlinked_ones_reported():
 
 def test_changed_username_is_updated():
     acc = account(BASE + "/accounts/a14", "lotte", "14")
-    p = plan([KimaiUser(id=14, username="lverhaegen")], {acc.uri: acc}, linked=[acc.uri])
+    p = plan([TrackerUser(14, "lverhaegen")], {acc.uri: acc}, linked=[acc.uri])
     (change,) = p.changes
     assert change.clear == frozenset({ACCOUNT_NAME})
     assert apply({acc.uri: acc}, p.changes)[acc.uri].texts(ACCOUNT_NAME) == {"lverhaegen"}
@@ -88,9 +87,9 @@ def test_typed_identifier_and_literal_homepage_are_normalised():
     acc = res(BASE + "/accounts/a", a=ONLINE_ACCOUNT, mu__uuid="a", foaf__accountName="jdoe",
               foaf__accountServiceHomepage=Term("literal", KIMAI),
               dct__identifier=Term("literal", "3", iri("xsd:integer")))
-    p = plan([KimaiUser(id=3, username="jdoe")], {acc.uri: acc}, linked=[acc.uri])
+    p = plan([TrackerUser(3, "jdoe")], {acc.uri: acc}, linked=[acc.uri])
     store = apply({acc.uri: acc}, p.changes)
     assert store[acc.uri].get(HOMEPAGE) == {Term("uri", KIMAI)} and store[acc.uri].get(IDENTIFIER) == lit("3")
     assert [r.outcome for r in p.report.rows] == [UPDATED]
-    assert plan([KimaiUser(id=3, username="jdoe")], store, linked=[acc.uri]).changes == []
+    assert plan([TrackerUser(3, "jdoe")], store, linked=[acc.uri]).changes == []
     assert p.report.counts()[CREATED] == 0

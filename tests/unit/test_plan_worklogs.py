@@ -8,20 +8,23 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from kimaisync.durations import DurationError, format_minutes, parse_minutes
-from kimaisync.trackers.kimai2.models import KimaiTimesheet, KimaiUser
 from kimaisync.marker import marker
 from kimaisync.plan.worklogs import PlanOptions, plan
 from kimaisync.timekeeper import ActivityRef, TimekeeperSnapshot, WorkLog
+from kimaisync.trackers.kimai2.adapter import CAPABILITIES as KIMAI2
+from kimaisync.trackers.port import Entry, TrackerUser
 
 BRU = ZoneInfo("Europe/Brussels")
 DAY = dt.date(2025, 3, 12)
 P1, P2, P3 = "http://tk/persons/1", "http://tk/persons/2", "http://tk/persons/3"
 TASK = "http://tk/tasks/act-31"
-OPTS = PlanOptions(period=(dt.date(2025, 3, 1), dt.date(2025, 3, 31)))
+# Kimai 2 as the port describes it: these tests are its safety net.
+OPTS = PlanOptions(period=(dt.date(2025, 3, 1), dt.date(2025, 3, 31)), capabilities=KIMAI2, tracker="Kimai",
+                   entry_word="timesheet")
 
 
 def users(*specs):
-    return {uid: KimaiUser(id=uid, username=f"u{uid}", alias=None, enabled=True, timezone=tz) for uid, tz in specs}
+    return {uid: TrackerUser(uid, f"u{uid}", True, tz) for uid, tz in specs}
 
 
 USERS = users((14, "Europe/Brussels"), (15, "America/New_York"))
@@ -44,8 +47,7 @@ def log(uuid, duration="PT1H", day=DAY, person=P1, kid=None, task=TASK):
 
 def ts(tid, begin, minutes, user=14, desc=None, exported=False, project=31, activity=31):
     end = begin + dt.timedelta(minutes=minutes)
-    return KimaiTimesheet(id=tid, begin=begin, end=end, duration=minutes * 60, user=user, project=project,
-                          activity=activity, description=desc, exported=exported, tags=[])
+    return Entry(tid, user, project, activity, desc, begin, end, None, minutes, exported)
 
 
 def at(h, m=0, day=DAY, zone=BRU):
@@ -98,7 +100,7 @@ def test_rerun_with_kimai_matching_makes_no_writes():
     first = plan(snap(*[log(l.uuid, l.duration_raw) for l in logs]), [], USERS, OPTS)
     again = plan(snap(*logs), kimai_after(first), USERS, OPTS)
     assert again.counts() == {"unchanged": 3}
-    assert not again.kimai_writes and not any(a.write_id for a in again.actions)
+    assert not again.writes and not any(a.write_id for a in again.actions)
 
 
 def test_editing_the_last_duration_patches_only_its_end():
@@ -106,7 +108,7 @@ def test_editing_the_last_duration_patches_only_its_end():
     kimai = kimai_after(first)
     p = plan(snap(log("A", "PT2H", kid=100), log("B", "PT1H30M", kid=101)), kimai, USERS, OPTS)
     [upd] = p.of("update")
-    assert upd.timesheet_id == 101 and set(upd.changes) == {"end"} and upd.changes["end"] == at(12, 30)
+    assert upd.entry_id == 101 and set(upd.changes) == {"end"} and upd.changes["end"] == at(12, 30)
     assert p.counts() == {"unchanged": 1, "update": 1}
 
 
@@ -139,7 +141,7 @@ def test_timesheet_found_by_marker_is_adopted_not_created_again():
     kimai = [ts(555, at(9), 60, desc=marker("A"))]
     p = plan(snap(log("A")), kimai, USERS, OPTS)
     [a] = p.actions
-    assert a.kind == "unchanged" and a.timesheet_id == 555 and a.write_id
+    assert a.kind == "unchanged" and a.entry_id == 555 and a.write_id
 
 
 def test_timesheet_deleted_by_hand_in_kimai_is_created_again_and_said():
@@ -153,7 +155,7 @@ def test_deleted_work_log_deletes_its_timesheet_and_clears_the_dangling_id():
     kimai = [ts(90, at(9), 60, desc=marker("GONE"))]
     p = plan(snap(dangling={gone: ["90"]}), kimai, USERS, OPTS)
     [d] = p.of("delete")
-    assert d.timesheet_id == 90 and d.clear_dangling == gone
+    assert d.entry_id == 90 and d.clear_dangling == gone
 
 
 def test_hand_typed_timesheet_survives_and_is_stepped_around():
@@ -168,9 +170,9 @@ def test_widened_scopes_delete_foreign_timesheets():
     typed = ts(5, at(9), 90, desc="client call")
     stranger = ts(6, at(9), 30, user=99)
     linked = plan(snap(), [typed, stranger], USERS, PlanOptions(period=OPTS.period, delete_scope="linked"))
-    assert [a.timesheet_id for a in linked.of("delete")] == [5]
+    assert [a.entry_id for a in linked.of("delete")] == [5]
     everything = plan(snap(), [typed, stranger], USERS, PlanOptions(period=OPTS.period, delete_scope="all"))
-    assert [a.timesheet_id for a in everything.of("delete")] == [5, 6]
+    assert [a.entry_id for a in everything.of("delete")] == [5, 6]
 
 
 def test_deletion_guard_refuses_mass_deletion_unless_forced():
@@ -192,7 +194,7 @@ def test_exported_timesheet_that_differs_is_blocked_not_changed():
     kimai = [ts(100, at(9), 60, desc=marker("A"), exported=True)]
     p = plan(snap(log("A", "PT2H", kid=100)), kimai, USERS, OPTS)
     [b] = p.of("blocked")
-    assert "exported" in b.reason and b.timesheet_id == 100
+    assert "exported" in b.reason and b.entry_id == 100
 
 
 def test_text_typed_in_kimai_description_is_kept_beside_the_marker():

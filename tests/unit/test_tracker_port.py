@@ -40,13 +40,16 @@ def test_an_unknown_tracker_name_is_a_configuration_error_naming_tracker():
         factory("nope")
 
 
-def test_kimai_settings_are_required_only_for_kimai(monkeypatch):
+def test_kimai_settings_are_required_only_for_kimai(monkeypatch, tmp_path):
     for k in ("API_TOKEN", "KIMAI_ENDPOINT", "TRACKER"):
         monkeypatch.delenv(k, raising=False)
     with pytest.raises(ConfigurationError) as info:
         load_settings()
     assert sorted(p.split(":")[0] for p in info.value.problems) == ["API_TOKEN", "KIMAI_ENDPOINT"]
-    assert load_settings(tracker="timi").api_token is None
+    creds = tmp_path / "timi.json"
+    creds.write_text('{"ann@example.org": "abc123"}')
+    creds.chmod(0o600)
+    assert load_settings(tracker="timi", timi_credentials_file=str(creds)).api_token is None
 
 
 def test_retrying_is_decided_by_the_error_family():

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kimaisync.errors import KimaiNotFoundError
+from kimaisync.errors import KimaiError, KimaiNotFoundError
 from kimaisync.rdf.vocab import KIMAI_ACTIVITY, iri
 from kimaisync.trackers.kimai2.client import KimaiClient
 from kimaisync.trackers.kimai2.models import KimaiTimesheet, KimaiUser, TimesheetWrite
@@ -53,6 +53,7 @@ LINKS = Links(
     ref_predicate=iri("dct:identifier"),
     activity_type=KIMAI_ACTIVITY,
     account_homepage_setting="kimai_account_service_homepage",
+    title="Kimai",
 )
 
 
@@ -63,7 +64,7 @@ def entry(ts: KimaiTimesheet) -> Entry:
 
 
 def tracker_user(u: KimaiUser) -> TrackerUser:
-    return TrackerUser(u.id, u.username, u.enabled, u.timezone, u.email)
+    return TrackerUser(u.id, u.username, u.enabled, u.timezone, u.email, u.alias)
 
 
 def window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -99,6 +100,9 @@ class Kimai2Session(Session):
             except KimaiNotFoundError:
                 return tid
         ids = sorted(set(ids))
+        if len(ids) == 1:  # a delta's usual case: no pool to start
+            r = one(ids[0])
+            return ([], {r}) if isinstance(r, int) else ([entry(r)], set())
         if ids:
             with ThreadPoolExecutor(max_workers=max(1, min(self.concurrency, len(ids)))) as pool:
                 for r in pool.map(one, ids):
@@ -140,6 +144,7 @@ class Kimai2Session(Session):
 class Kimai2Tracker(Tracker):
     name = "kimai"
     title = "Kimai"
+    entry_word = "timesheet"
     capabilities = CAPABILITIES
     links = LINKS
 
@@ -165,6 +170,29 @@ class Kimai2Tracker(Tracker):
 
     def describe(self) -> str:
         return f"Kimai {self.client.base_url}"
+
+    def check(self) -> list[tuple[bool, str]]:
+        """The version and the API user, then what the syncs need: listing users, the timesheet rules."""
+        kimai = self.client
+        try:
+            version = kimai.version()
+            me = kimai.me()
+        except KimaiError as err:
+            return [(False, f"FAILED: {err}")]
+        out = [(True, f"ok, version {version.get('version', '?')}, API user {me.username!r} "
+                      f"(id {me.id}, timezone {me.timezone})")]
+        try:
+            out.append((True, f"can list users ({len(kimai.users())}), as the accounts sync needs"))
+        except KimaiError as err:
+            out.append((True, f"warning: cannot list users, the accounts sync will fail: {err}"))
+        try:
+            config = kimai.timesheet_config()
+            overlap = config.get("isAllowOverlapping")
+            out.append((True, f"timesheet tracking mode {config.get('trackingMode')!r}, overlapping records "
+                              f"{'allowed' if overlap else 'refused (the sync lays out days back to back)'}"))
+        except KimaiError as err:
+            out.append((True, f"warning: cannot read /api/config/timesheet: {err}"))
+        return out
 
     def close(self) -> None:
         self.client.close()
