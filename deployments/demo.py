@@ -43,6 +43,11 @@ def _env(home: Path, kimai_url: str, token: str, store) -> None:
         "TIMEZONE": "Europe/Brussels",
     })
     os.environ.pop("PREFECT_API_URL", None)
+    # With PREFECT_SERVER_API_AUTH_STRING set, the temporary server asks for it: our client sends it.
+    from kimaisync.prefect_server import export_client_auth
+    from kimaisync.settings import load_settings
+
+    export_client_auth(load_settings())
 
 
 def _seed_timekeeper(sparql, kimai_state, rng: random.Random):
@@ -191,10 +196,10 @@ def run_demo(keep_dir: Path | None = None) -> int:
                                default_zone="Europe/Brussels")
         off = differences(hours)
         cannot = {"Jan Zonder Account"} | {u.alias for _, u in people if not u.enabled}
-        unexpected = [r for r in off if r["person"] not in cannot]
+        unexpected = [row for row in off if row["person"] not in cannot]
         _say(f"6. Kimai vs Timekeeper: {len(hours)} person-days compared, {len(hours) - len(off)} match; "
              f"{len(off) - len(unexpected)} differ only for people who cannot sync (no account / disabled in Kimai)"
-             + ("" if not unexpected else f"; {len(unexpected)} UNEXPECTED differences"))
+             + (f"; {len(unexpected)} UNEXPECTED differences" if unexpected else ""))
         _say("   Kimai matches Timekeeper." if not unexpected else "   Kimai does NOT match Timekeeper:")
         for row in unexpected[:10]:
             _say(f"     {row['person']} {row['date']}: Timekeeper {row['timekeeper_hours']} h, Kimai {row['kimai_hours']} h")

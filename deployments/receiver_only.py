@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = settings_or_exit()
     if settings is None:
         return 1
+    from kimaisync.prefect_server import export_client_auth
+
+    export_client_auth(settings)  # before Prefect reads its settings: a server with a login gets it
     from prefect.settings import PREFECT_API_URL
 
     from deployments.receiver import RunningReceiver, flows_by_route

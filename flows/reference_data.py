@@ -71,6 +71,16 @@ def _run(*, dry_run: bool, customers: bool, tasks: bool, flow_name: str = "") ->
              len(lists.projects), len(lists.activities))
     stored = read_reference_state(sparql, links.ref_predicate)
     report = RunReport(f"{tracker.title} → Timekeeper: {what or 'nothing'}", dry_run=dry_run)
+    if not (lists.customers or lists.projects or lists.activities):
+        # A tracker without reference lists (EGroupware's API has none): nothing to compare, and
+        # every Timekeeper task is not "gone from the tracker". Kept as it is, said once.
+        report.add("tracker", "reference data", "warning", f"{tracker.title} lists no customers, projects or "
+                   "activities: nothing to pull; Timekeeper's are kept as they are")
+        report.stats.update({f"{tracker.name}_requests": requests}, sparql_queries=sparql.queries,
+                            sparql_updates=sparql.updates)
+        publish_report(report, key="kimai-" + ("reference-data" if customers and tasks else "customers" if customers
+                                              else "tasks"))
+        return finish(flow_name, report.summary(), verdict(report))
     plan = plan_reference(lists.customers, lists.projects, lists.activities, stored,
                           base_uri=settings.resource_base_uri, workspace_uri=settings.workspace_uri,
                           sync_customers=customers, sync_tasks=tasks, report=report,

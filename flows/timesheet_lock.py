@@ -74,11 +74,13 @@ def _mark_exported(tracker: Tracker, ids: list, owners: dict | None = None) -> t
     return marked, None
 
 
-PEOPLE_TABLE_HELP = (
-    "Per person, blocked first. status: the month's timesheet before → after; work_logs_linked: work logs made "
-    "members of the locked timesheet; timekeeper_hours: the month's work logs (blank when not read: only the "
-    "work logs of SUBMITTED timesheets are read); kimai_hours: the month's timesheets the sync keeps in Kimai "
-    "for the person; blockers: why a SUBMITTED timesheet stays so, grouped by reason, with the work logs.")
+def people_table_help(title: str, name: str) -> str:
+    """The people table's description: what each column means (named after the tracker)."""
+    return ("Per person, blocked first. status: the month's timesheet before → after; blockers: why a SUBMITTED "
+            "timesheet stays so, grouped by reason, with the work logs; work_logs_linked: work logs made members "
+            "of the locked timesheet; timekeeper_hours: the month's work logs (blank when not read: only the work "
+            f"logs of SUBMITTED timesheets are read); {name}_hours: the month's entries the sync keeps in {title} "
+            "for the person.")
 
 
 def blocker_text(blockers: list[tuple[str, str]], *, shown: int = 5) -> str:
@@ -175,16 +177,23 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
             why = f"{len(d.work_logs)} work logs linked" + (f"; --force overrode: {blockers}" if d.overridden else "")
             report.add("timesheet", name, "updated", ("(dry run) " if dry_run else "") + why)
         elif d.action == "blocked":
-            report.add("timesheet", name, "blocked", f"stays SUBMITTED: {blockers}", who=name)
+            report.add("timesheet", name, "blocked", f"stays SUBMITTED: {blockers}", cause="stays-submitted",
+                       who=name)
         else:
             report.add("timesheet", name, "unchanged", f"left alone: {d.status_before}")
     if exported_note:
         report.add("run", f"{tracker.name} export flag", "warning", exported_note)
+    if not tracker.capabilities.can_mark_exported:
+        # EGroupware, for one, shows no exported or locked flag through its API
+        report.add("run", f"{tracker.name} export flag", "warning",
+                   f"{tracker.title} has no export flag the sync can set: only Timekeeper's timesheets are "
+                   f"locked; its {tracker.capabilities.locked_word or 'locked'} records in {tracker.title} stay "
+                   "editable there")
     report.extend(sync_report)
     report.stats.update({"timesheets_locked": locked, f"{tracker.name}_requests": tracker.requests_made,
                          "sparql_round_trips": sparql.round_trips})
     publish_report(report, key="timesheet-lock")
-    publish_table(rows, key="timesheet-lock-people", description=PEOPLE_TABLE_HELP)
+    publish_table(rows, key="timesheet-lock-people", description=people_table_help(tracker.title, tracker.name))
     summary = report.summary()
     summary["people"] = rows
     blocked = sum(1 for d in decisions if d.action == "blocked")
@@ -193,7 +202,8 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
     locked_n = sum(1 for d in decisions if d.action == "lock")
     extra = [f"{blocked} timesheet{' stays' if blocked == 1 else 's stay'} SUBMITTED"] if blocked else []
     # The timesheets' own rows are said as "locked" and "stay SUBMITTED"; the rest is the sync's.
-    work = RunReport(report.title, report.dry_run, [r for r in report.rows if r.kind != "timesheet"])
+    work = RunReport(report.title, report.dry_run, [r for r in report.rows if r.kind != "timesheet"],
+                     tracker=report.tracker)
     v = verdict(work, extra=extra)
     if locked_n:  # lead with what the lock is for
         v.message = f"{locked_n} locked" + ("" if v.message == "nothing to do" else " · " + v.message)

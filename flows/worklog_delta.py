@@ -30,7 +30,7 @@ from kimaisync.worklog_report import work_log_report
 from kimaisync.verdict import verdict
 from tasks.artifacts import publish_report
 from tasks.run_names import delta_name, delta_words, orphan_name
-from tasks.run_state import finish, finish_async
+from tasks.run_state import finish, finish_async, refuse
 from tasks.worklogs import TrackerPeriod, _sessions, fetch_held, fetch_users, plan_work_logs, sync_work_logs
 from tasks.writer import work_log_writer_async
 
@@ -145,6 +145,9 @@ def remove_orphan_timesheet(kimai_id: int) -> dict:
     from kimaisync.plan.worklogs import scope_keeps
     from kimaisync.report import RunReport
 
+    if kimai_id < 1:
+        return refuse("kimai-orphan-timesheet", f"kimai_id must be a Kimai timesheet id (1 or more), got {kimai_id}")
+
     settings = load_settings()
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
@@ -170,10 +173,16 @@ def remove_orphan_timesheet(kimai_id: int) -> dict:
             report.add(tracker.entry_word, key, "blocked", f"{caps.locked_word} in {t}: not deleted")
         elif kept:
             report.add(tracker.entry_word, key, "unchanged", f"{kept}: kept (DELETE_SCOPE={settings.delete_scope})")
-        elif not caps.can_delete:
+        elif not caps.can_remove:
             report.add(tracker.entry_word, key, "blocked", f"{t} cannot delete through its API: delete it there")
         else:
-            session.delete(kimai_id, missing_ok=True)
+            if caps.can_delete:
+                session.delete(kimai_id, missing_ok=True)
+            else:
+                try:
+                    session.retire(kimai_id)
+                except EntryNotFound:
+                    pass
             if dangling:
                 store.clear_entry_ids(sparql, dangling, graphs, links)
             report.add(tracker.entry_word, key, "deleted", "no work log in Timekeeper for it")

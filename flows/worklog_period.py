@@ -43,12 +43,13 @@ def plan_options(settings: Settings, tracker: Tracker, *, period: tuple[dt.date,
                        entry_word=tracker.entry_word, parse_id=tracker.links.parse_id)
 
 
-HOURS_TABLE_HELP = (
-    "Hours per person and day after the run, differing rows first. person_iri: the person in Timekeeper; "
-    "timekeeper_hours: the person's work logs "
-    "that day; kimai_hours: the Kimai timesheets the sync keeps for them (its marker); difference_hours: Kimai "
-    "minus Timekeeper; status: DIFFERENT when they differ (a skipped or failed work log; see the summary); "
-    "other_kimai_hours: hours typed into Kimai by hand for that person and day, shown, not compared.")
+def hours_table_help(title: str, name: str) -> str:
+    """The hours table's description: what each column means (named after the tracker)."""
+    return (f"Hours per person and day after the run, differing rows first. person_iri: the person in Timekeeper; "
+            f"timekeeper_hours: the person's work logs that day; {name}_hours: the {title} entries the sync keeps "
+            f"for them (its marker); difference_hours: {title} minus Timekeeper; status: DIFFERENT when they differ "
+            f"(a skipped or failed work log; see the summary); other_{name}_hours: hours typed into {title} by hand "
+            "for that person and day, shown, not compared.")
 
 
 @flow(name="work-log-period-sync", log_prints=True, flow_run_name=period_name)
@@ -88,10 +89,17 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
                              "sparql_round_trips": sparql.round_trips})
     hours = reconciliation(snap, after, kimai_side.users, period=(start, end), default_zone=settings.timezone,
                            tracker=tracker.name)
+    differing = len(differences(hours))
+    if differing:
+        people = sorted({row["person"] for row in differences(hours)})
+        report.notes.append(f"**hours**: {differing} person-day{'s differ' if differing != 1 else ' differs'} between "
+                            f"Timekeeper and {tracker.title} ({', '.join(people[:20])}"
+                            f"{f' and {len(people) - 20} more' if len(people) > 20 else ''}): see the table "
+                            "work-log-hours, differing rows first")
     publish_report(report, key="work-log-sync")
-    publish_table(differences_first(hours), key="work-log-hours", description=HOURS_TABLE_HELP)
+    publish_table(differences_first(hours), key="work-log-hours", description=hours_table_help(tracker.title, tracker.name))
     summary = report.summary()
-    summary["hours_differences"] = len(differences(hours))
+    summary["hours_differences"] = differing
     summary["guard"] = result.guard_tripped
     summary["hours"] = hours  # for `to-kimai --report FILE.csv`
     return finish("work-log-period-sync", summary, verdict(report, person_days_differ=summary["hours_differences"]))

@@ -5,15 +5,15 @@ Timekeeper's side counts every work log whose duration can be read; the tracker'
 the entries the sync keeps (those with its marker) of the tracker users linked to people, on the
 owner's local date (a day tracker's own date). Hours people typed into the tracker themselves are
 shown beside, not compared. Columns are named after the tracker (`kimai_hours` for Kimai 2).
-Rows are keyed by the person's IRI: two people who share a display name are two rows. The table
-is a list of plain rows (a dict per row, keys in `columns(tracker)` order): a few hundred of
-them, which a Prefect table artifact and a CSV writer take as they are.
+Rows are keyed by the person's IRI: two people who share a display name are two rows.
+Rows are plain dicts (a table artifact takes them as they are): no data-frame library to load,
+which a CLI verb would pay for at every start.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable
+from typing import Iterable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kimaisync.durations import DurationError, parse_minutes
@@ -29,8 +29,9 @@ COLUMNS = columns()
 
 
 def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, *,
-                   period: tuple[dt.date, dt.date], default_zone: str, tracker: str = "kimai") -> list[dict[str, Any]]:
-    """`tracker`: the tracker's name (`Tracker.name`), which names its columns."""
+                   period: tuple[dt.date, dt.date], default_zone: str, tracker: str = "kimai") -> list[dict]:
+    """One row per person and day (`columns(tracker)`), by person name, person and date. `tracker`:
+    the tracker's name (`Tracker.name`), which names its columns."""
     person_of_user: dict = {}
     for person, ids in snap.accounts.items():
         for uid in ids:
@@ -86,20 +87,20 @@ def reconciliation(snap: TimekeeperSnapshot, timesheets: Iterable, users: dict, 
     return rows
 
 
-def differences(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in rows if r["status"] != "ok"]
+def differences(rows: list[dict]) -> list[dict]:
+    return [row for row in rows if row["status"] != "ok"]
 
 
-def differences_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def differences_first(rows: list[dict]) -> list[dict]:
     """The rows that differ, then the others, each in their order."""
-    return differences(rows) + [r for r in rows if r["status"] == "ok"]
+    return sorted(rows, key=lambda row: row["status"] == "ok")
 
 
-def hours_per_person(rows: list[dict[str, Any]], tracker: str = "kimai") -> dict[str, tuple[float, float]]:
-    """Person IRI -> (Timekeeper hours, the tracker's hours) over all the rows' days."""
+def hours_per_person(rows: list[dict], tracker: str = "kimai") -> dict[str, tuple[float, float]]:
+    """Person IRI → (Timekeeper hours, tracker hours) over the rows."""
     out: dict[str, tuple[float, float]] = {}
-    for r in rows:
-        tk, tr = out.get(r["person_iri"], (0.0, 0.0))
-        out[r["person_iri"]] = (tk + r["timekeeper_hours"], tr + r[f"{tracker}_hours"])
+    for row in rows:
+        tk, tr = out.get(row["person_iri"], (0.0, 0.0))
+        out[row["person_iri"]] = (tk + row["timekeeper_hours"], tr + row[f"{tracker}_hours"])
     return out
 

@@ -52,6 +52,7 @@ class Group:
     todo: str = ""
     per_person: bool = False
     coded: bool = False  # label is a cause's code (kimaisync.causes), not a reason
+    tracker: str = "Kimai"  # the tracker's title, for the cause's words
 
     def counted(self) -> str:
         """"2 people without a Kimai account", "3 work logs without a task"."""
@@ -59,7 +60,7 @@ class Group:
 
         c = cause(self.label) if self.coded else None
         if c is not None:
-            return c.counted(max(1, len(self.people)) if c.per_person else self.records)
+            return c.counted(max(1, len(self.people)) if c.per_person else self.records, self.tracker)
         return f"{self.records} × {self.label}"
 
 
@@ -72,6 +73,9 @@ class RunReport:
     rows: list[ReportRow] = field(default_factory=list)
     # Figures that are not per-record (e.g. SPARQL requests); shown in the summary.
     stats: dict[str, int] = field(default_factory=dict)
+    # Things needing a look that are no record's row (e.g. hours that differ), for the summary.
+    notes: list[str] = field(default_factory=list)
+    tracker: str = "Kimai"  # the tracker's title, in the words of grouped causes
 
     def add(self, kind: str, key: str, outcome: str, reason: str = "", *, cause: str = "",
             who: str = "") -> ReportRow:
@@ -87,6 +91,9 @@ class RunReport:
         for k, v in other.stats.items():
             self.stats[k] = self.stats.get(k, 0) + v
         self.dry_run = self.dry_run or other.dry_run
+        self.notes.extend(other.notes)
+        if self.tracker == RunReport.tracker:  # still the default: take the merged run's
+            self.tracker = other.tracker
         return self
 
     # ------------------------------------------------------------------ figures
@@ -121,8 +128,8 @@ class RunReport:
             label = c.code if c else r.reason or "(no reason given)"
             g = found.get((r.outcome, label))
             if g is None:
-                g = found[(r.outcome, label)] = Group(r.outcome, label, 0, [], c.todo if c else "",
-                                                      bool(c and c.per_person), c is not None)
+                g = found[(r.outcome, label)] = Group(r.outcome, label, 0, [], c.todo_for(self.tracker) if c else "",
+                                                      bool(c and c.per_person), c is not None, self.tracker)
             g.records += 1
             if r.who and r.who not in g.people:
                 g.people.append(r.who)
@@ -192,6 +199,7 @@ class RunReport:
                 who = f": {shown}" + (f" and {more} more" if more > 0 else "")
             todo = f". To do: {g.todo}" if g.todo else ""
             lines.append(f"- **{g.outcome}**: {what}{who}{todo}")
+        lines += [f"- {note}" for note in self.notes]
         return "## Needs a look\n\n" + "\n".join(lines) + "\n" if lines else ""
 
     def summary(self) -> dict:

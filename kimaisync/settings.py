@@ -41,11 +41,15 @@ REQUIRED_BY_TRACKER: dict[str, tuple[str, ...]] = {
     "kimai": ("api_token", "kimai_endpoint"),
     "egroupware": ("egroupware_url", "egroupware_user", "egroupware_password"),
     "timi": ("timi_credentials_file",),
-    "kimai1": (),
+    "kimai1": ("kimai1_endpoint", "kimai1_user", "kimai1_password"),
 }
 
 EXAMPLES = {
     "TRACKER": "TRACKER=kimai (or: egroupware, timi, kimai1)",
+    "KIMAI1_ENDPOINT": "KIMAI1_ENDPOINT=https://kimai.example.org/core/json.php",
+    "KIMAI1_USER": "KIMAI1_USER=<a Kimai 1 login that may list users, e.g. an admin>",
+    "KIMAI1_PASSWORD": "KIMAI1_PASSWORD=<that login's password>",
+    "KIMAI1_CREDENTIALS_FILE": "KIMAI1_CREDENTIALS_FILE=/run/secrets/kimai1.json (chmod 600; {\"ann\": \"s3cret\"})",
     "API_TOKEN": "API_TOKEN=<the token from your Kimai profile, 'API tokens'>",
     "KIMAI_ENDPOINT": "KIMAI_ENDPOINT=https://kimai.example.org/api",
     "TIMI_ENDPOINT": f"TIMI_ENDPOINT={DEFAULT_TIMI_ENDPOINT}",
@@ -71,6 +75,11 @@ EXAMPLES = {
     "KIMAI_TIMEOUT": "KIMAI_TIMEOUT=30",
     "SPARQL_TIMEOUT": "SPARQL_TIMEOUT=60",
     "WRITER_LOCK_DATABASE_URL": "WRITER_LOCK_DATABASE_URL=postgresql://kimai_sync:<password>@db-host:5432/prefect",
+    "PREFECT_API_URL": "PREFECT_API_URL=http://prefect:4200/api",
+    "PREFECT_SERVER_API_PORT": "PREFECT_SERVER_API_PORT=4200",
+    "PREFECT_SERVER_API_AUTH_STRING": "PREFECT_SERVER_API_AUTH_STRING=operator:<a long random password>",
+    "PREFECT_API_AUTH_STRING": "PREFECT_API_AUTH_STRING=operator:<the server's PREFECT_SERVER_API_AUTH_STRING>",
+    "RUN_RETENTION_DAYS": "RUN_RETENTION_DAYS=90 (0 keeps every run)",
     "RECEIVER_HOST": "RECEIVER_HOST=0.0.0.0",
     "RECEIVER_PORT": "RECEIVER_PORT=80",
     "RECEIVER_GRACE_SECONDS": "RECEIVER_GRACE_SECONDS=60",
@@ -144,6 +153,27 @@ class Settings(BaseSettings):
     # Unset: one work-log writer at a time on this machine (a file lock). Set, for workers on several
     # machines: a PostgreSQL advisory lock in this database (kimaisync.pg_lock).
     writer_lock_database_url: SecretStr | None = None
+    # The Prefect server: an external one (PREFECT_API_URL, Prefect's own name), or the one serve runs
+    # itself on this host and port (Prefect's names too, so its server reads the same values).
+    prefect_api_url: str | None = None
+    prefect_server_api_host: str = "127.0.0.1"
+    prefect_server_api_port: int = Field(default=4200, ge=1, le=65535)
+    # The login the server asks for (PREFECT_SERVER_API_AUTH_STRING) and the one our clients send
+    # (PREFECT_API_AUTH_STRING; unset: the server's, one stack). Secrets like the Kimai token.
+    prefect_server_api_auth_string: SecretStr | None = None
+    prefect_api_auth_string: SecretStr | None = None
+    # serve refuses a server bound beyond loopback without a login unless this says the network is private.
+    open_ui_on_private_network: bool = False
+    # Runs, their logs and artifacts older than this many days are deleted (the maintenance flow); 0 keeps all.
+    run_retention_days: int = Field(default=90, ge=0)
+    # Kimai 1 (TRACKER=kimai1): the json.php URL, a login for pull, each person's password (a
+    # file: Kimai 1 writes records only as the key's own user). Concurrency, timeout and retries
+    # are KIMAI_CONCURRENCY, KIMAI_TIMEOUT, KIMAI_RETRIES.
+    kimai1_endpoint: AnyHttpUrl | None = None
+    kimai1_user: str | None = None
+    kimai1_password: SecretStr | None = None
+    kimai1_credentials_file: str | None = None
+    kimai1_account_service_homepage: str | None = None  # default: the origin of KIMAI1_ENDPOINT
     # Where `kimai-sync serve` and the standalone receiver listen (a semantic.works stack: 0.0.0.0:80).
     receiver_host: str = "127.0.0.1"
     receiver_port: int = Field(default=8080, ge=0, le=65535)
@@ -218,6 +248,7 @@ class Settings(BaseSettings):
 
     @field_validator("resource_base_uri", "workspace_uri", "kimai_account_service_homepage",
                      "egroupware_account_service_homepage", "timi_account_service_homepage",
+                     "kimai1_account_service_homepage",
                      "kimai_graph", "timekeeper_graph", "default_mu_auth_scope")
     @classmethod
     def _iri(cls, v: str | None) -> str | None:
@@ -278,6 +309,39 @@ class Settings(BaseSettings):
             raise ValueError("names no host")
         return SecretStr(dsn)
 
+    @field_validator("prefect_server_api_auth_string", "prefect_api_auth_string", mode="before")
+    @classmethod
+    def _auth_string(cls, v):
+        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
+        if raw is None or raw == "":
+            return None
+        if not all(" " <= c <= "~" for c in str(raw)):  # base64 of it goes in a header; say so before a 401
+            raise ValueError("contains characters other than printable ASCII")
+        return SecretStr(str(raw))
+
+    @field_validator("prefect_api_url", mode="before")
+    @classmethod
+    def _api_url(cls, v):
+        if v is None or not str(v).strip():
+            return None
+        v = str(v).strip().rstrip("/")
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"{v!r} is not an http(s) URL (e.g. http://prefect:4200/api)")
+        return v
+
+    @field_validator("kimai1_credentials_file")
+    @classmethod
+    def _kimai1_credentials(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        from kimaisync.trackers.kimai1.credentials import load_credentials
+
+        try:
+            load_credentials(v)  # exists, private, one object of passwords; never shown
+        except ConfigurationError as err:
+            raise ValueError("; ".join(p.split(": ", 1)[-1] for p in err.problems)) from None
+        return v
+
     @model_validator(mode="after")
     def _defaults(self) -> "Settings":
         if self.mu_sparql_update_endpoint is None:
@@ -287,6 +351,10 @@ class Settings(BaseSettings):
             url = self.egroupware_url
             port = f":{url.port}" if url.port and url.port not in (80, 443) else ""
             self.egroupware_account_service_homepage = f"{url.scheme}://{url.host}{port}"
+        if self.kimai1_endpoint is not None and not self.kimai1_account_service_homepage:
+            url = self.kimai1_endpoint
+            port = f":{url.port}" if url.port and url.port not in (80, 443) else ""
+            self.kimai1_account_service_homepage = f"{url.scheme}://{url.host}{port}"
         return self
 
     # ------------------------------------------------------------------ derived values
@@ -328,6 +396,15 @@ class Settings(BaseSettings):
     def warnings(self) -> list[str]:
         """What the old service warned about: plain http and a trailing slash."""
         out = []
+        if self.tracker == "kimai1" and self.kimai1_endpoint is not None:
+            k1 = self.kimai1_endpoint
+            if k1.scheme == "http" and k1.host not in ("127.0.0.1", "localhost", "::1", "[::1]"):
+                out.append("KIMAI1_ENDPOINT uses http://: the passwords travel unencrypted; use https://")
+            if not (k1.path or "").endswith("/json.php"):
+                out.append("KIMAI1_ENDPOINT should be the URL of json.php, e.g. https://kimai.example.org/core/json.php")
+            if not self.kimai1_credentials_file:
+                out.append("KIMAI1_CREDENTIALS_FILE is unset: no one's work logs can be pushed to Kimai 1 "
+                           "(it writes records only as the key's own user)")
         if self.kimai_endpoint is None:
             return out
         raw = str(self.kimai_endpoint)
@@ -341,7 +418,7 @@ class Settings(BaseSettings):
 
     def shown(self) -> list[tuple[str, str]]:
         """Every setting as (VARIABLE, value as in effect), secrets masked: what `kimai-sync check` prints."""
-        secrets = [v.get_secret_value().strip() for v in (self.api_token, self.egroupware_password) if v is not None]
+        secrets = [v.get_secret_value().strip() for v in (self.api_token, self.egroupware_password, self.kimai1_password) if v is not None]
 
         def scrubbed(text: str) -> str:
             for secret in secrets:
@@ -370,13 +447,21 @@ class Settings(BaseSettings):
                    + (f" (legacy auth as {self.kimai_api_user})" if self.kimai_api_user else "")
                    if self.tracker == "kimai"
                    else f"Timi {self.timi_endpoint} (credentials {self.timi_credentials_file})"
-                   if self.tracker == "timi" else f"tracker {self.tracker}")
+                   if self.tracker == "timi"
+                   else f"Kimai 1 {shown(str(self.kimai1_endpoint))} (login {self.kimai1_user})"
+                   if self.tracker == "kimai1" else f"tracker {self.tracker}")
         return (tracker
                 + f"; SPARQL query {shown(self.sparql_query_url)} update {shown(self.sparql_update_url)}"
                 + (f" scope {self.default_mu_auth_scope}" if self.default_mu_auth_scope else "")
                 + graphs + f"; timezone {self.timezone}"
                 + "; work-log writer lock " + (f"PostgreSQL {lock_where(self.writer_lock_dsn)}" if self.writer_lock_dsn
-                                               else "on this machine only (WRITER_LOCK_DATABASE_URL unset)"))
+                                               else "on this machine only (WRITER_LOCK_DATABASE_URL unset)")
+                + "; Prefect " + (shown(self.prefect_api_url) if self.prefect_api_url
+                                  else f"server {self.prefect_server_api_host}:{self.prefect_server_api_port}")
+                + ", auth string " + ("set" if self.prefect_api_auth_string or self.prefect_server_api_auth_string
+                                      else "unset")
+                + (f"; run history kept {self.run_retention_days} days" if self.run_retention_days
+                   else "; run history kept for good"))
 
 
 _USERINFO_PASSWORD = re.compile(r"(//[^/@\s:]*):[^/@\s]*@")
@@ -406,7 +491,8 @@ def _problem_lines(err: ValidationError, secret: str | None = None) -> list[str]
     return lines
 
 
-_SECRET_VARS = {"API_TOKEN", "EGROUPWARE_PASSWORD"}  # never quoted back in a problem line
+_SECRET_VARS = {"API_TOKEN", "EGROUPWARE_PASSWORD", "KIMAI1_PASSWORD", "PREFECT_SERVER_API_AUTH_STRING",
+                "PREFECT_API_AUTH_STRING"}  # never quoted back in a problem line
 
 
 def _token_given(overrides: dict) -> str | None:

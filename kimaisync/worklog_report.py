@@ -15,7 +15,7 @@ def work_log_report(title: str, outcomes: list[Outcome], result: Plan, *, dry_ru
     """`tracker`: the `trackers.port.Tracker` (its title and word for an entry name the rows)."""
     names = names or {}
     entry = f"{tracker.title} {tracker.entry_word}"
-    report = RunReport(title, dry_run=dry_run)
+    report = RunReport(title, dry_run=dry_run, tracker=tracker.title)
     for o in outcomes:
         a = o.action
         if a.kind == "delete" or (a.work_log is None and a.entry_id is not None):

@@ -21,6 +21,12 @@ os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="kimaisync-test-pr
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")
+# The CLI verbs use a Prefect server that answers on this machine's PREFECT_SERVER_API_PORT (4200 by
+# default): a port nothing listens on keeps the tests off a server someone runs here.
+if "PREFECT_SERVER_API_PORT" not in os.environ:
+    from kimaisync.triplestores import free_port as _free_port
+
+    os.environ["PREFECT_SERVER_API_PORT"] = str(_free_port())
 
 @pytest.fixture(scope="session")
 def oxigraph_server():

@@ -272,6 +272,11 @@ class Api:
                     raise HttpError(404)
                 if not self.state.may_access(actor, ts.owner):
                     raise HttpError(403)
+                if request.method != "GET" and self.state.before_write is not None:
+                    self.state.before_write(request.method, ts.id)
+                    ts = self.state.live(ts.id)
+                    if ts is None:
+                        raise HttpError(404)
                 self._preconditions(request, ts)
                 if request.method == "GET":
                     if not self._wants_json(request):

@@ -125,6 +125,9 @@ class EGroupwareState:
         self.requests: list[RecordedRequest] = []
         self.fault_log: list[tuple[str, str, str]] = []
         self.faults: Faults = Faults()
+        # Called (under the lock) as a PUT, PATCH or DELETE of a stored timesheet arrives, before
+        # its ETag is checked: tests put a person's own edit exactly between our read and our write.
+        self.before_write: Callable[[str, int], None] | None = None
         self._last_write = 0
         self._next_id = 1
 

@@ -148,8 +148,12 @@ class Applier:
         return Outcome(a, "updated", ts.id, a.reason)
 
     def _delete(self, a: Action) -> Outcome:
+        session = self._session(a)
         try:
-            self._session(a).delete(a.entry_id)
+            if self.tracker.capabilities.can_delete:
+                session.delete(a.entry_id)
+            else:  # planned only where the tracker retires what it cannot delete
+                session.retire(a.entry_id)
         except EntryNotFound:
             return Outcome(a, "deleted", a.entry_id, f"already gone from {self.title}")
         return Outcome(a, "deleted", a.entry_id, a.reason)

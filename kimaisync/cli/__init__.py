@@ -71,5 +71,38 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def console() -> None:
+    """The `kimai-sync` command: main(), then an exit without tearing the interpreter down.
+
+    Once the verb is done and Prefect's exit handlers have sent its last logs and events, the
+    interpreter would still dismantle every module of Prefect one by one: 0.4-0.65 s measured at
+    load 7, 1.2-1.5 s at load 10, for nothing anyone sees. The last exit handler
+    (registered first, so it runs last) flushes our output and ends the process there. Only the
+    command does this; main() called in a process that goes on (tests) exits nothing.
+    """
+    import atexit
+
+    code = [1]  # an exception escaping main() is exit 1, as Python's own
+
+    def _end_here() -> None:
+        # logging registered its own exit handler before this one (so it would run after): flush
+        # the handlers here, Prefect's API log handler (the run's last lines) among them.
+        logging.shutdown()
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code[0])
+
+    atexit.register(_end_here)
+    try:
+        code[0] = int(main() or 0)
+    except SystemExit as stop:  # e.g. Prefect's runner on SIGTERM: sys.exit(0)
+        code[0] = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
+        raise
+    sys.exit(code[0])
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

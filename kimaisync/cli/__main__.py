@@ -1,5 +1,3 @@
-import sys
+from kimaisync.cli import console
 
-from kimaisync.cli import main
-
-sys.exit(main())
+console()

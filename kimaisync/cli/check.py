@@ -10,9 +10,32 @@ def register(sub) -> None:
     p = sub.add_parser("check", help="validate settings and reach the tracker and the triplestore",
                        description="Validates the settings, reaches the configured tracker (Kimai: /api/version "
                                    "and the API user), "
-                                   "sends an ASK to the triplestore, and reaches the writer lock's database when "
-                                   "WRITER_LOCK_DATABASE_URL is set. Exit 1 when anything fails.")
+                                   "sends an ASK to the triplestore, reaches the writer lock's database when "
+                                   "WRITER_LOCK_DATABASE_URL is set, and the Prefect server (a 401 says the auth "
+                                   "string is missing or wrong). Exit 1 when anything fails.")
     p.set_defaults(run=run)
+
+
+def _check_prefect(settings) -> bool:
+    """One line on the Prefect server the verbs would use; True when that is a failure (a 401, or an
+    explicit PREFECT_API_URL that does not answer). The auth string is shown as set/unset only."""
+    from kimaisync import prefect_server
+
+    auth = "auth string " + ("set" if prefect_server.client_auth(settings) else "unset")
+    url = settings.prefect_api_url or prefect_server.local_api_url(settings)
+    found = prefect_server.probe(url, prefect_server.client_auth(settings), timeout=5)
+    if found.up:
+        print(f"prefect: ok, {found.detail} ({auth})")
+        return False
+    if found.state == "unauthorized":
+        print(f"prefect: FAILED: {found.detail}")
+        return True
+    if settings.prefect_api_url:
+        print(f"prefect: FAILED: PREFECT_API_URL does not answer: {found.detail} ({auth})")
+        return True
+    print(f"prefect: no server at {url} (PREFECT_API_URL unset): the verbs start a temporary one; "
+          "`kimai-sync serve` runs one")
+    return False
 
 
 def run(args) -> int:
@@ -52,5 +75,6 @@ def run(args) -> int:
             failed = True
             print(f"writer lock: FAILED: {err}")
 
+    failed = _check_prefect(settings) or failed
     print("all is well" if not failed else "check FAILED")
     return 1 if failed else 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import warnings
 
@@ -27,6 +29,37 @@ def settings_or_exit() -> Settings | None:
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     return s
+
+
+class _NotTheTemporaryServerLines(logging.Filter):
+    """Prefect announces its temporary server in two lines; the verb has said so in one already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Starting temporary server", "Stopping temporary server"))
+
+
+def use_prefect_server(settings: Settings, verb: str) -> bool:
+    """Point this process at the Prefect server the stack runs, before Prefect reads its settings.
+
+    PREFECT_API_URL when set; else `kimai-sync serve`'s server on this machine when it answers (the
+    run starts at once and shows in its UI); else Prefect's temporary server, said in one line.
+    False (after one line saying what to set) when the server refuses our credentials.
+    """
+    from kimaisync import prefect_server
+
+    prefect_server.export_client_auth(settings)
+    url, found = prefect_server.choose_for_cli(settings)
+    if found is not None and found.state == "unauthorized":
+        print(f"kimai-sync {verb}: the Prefect server {found.detail}", file=sys.stderr)
+        return False
+    if url is None:
+        print(f"kimai-sync {verb}: no Prefect server at {prefect_server.local_api_url(settings)} and PREFECT_API_URL "
+              "unset: starting a temporary one for this run (about 10 s; `kimai-sync serve` keeps one up)",
+              file=sys.stderr, flush=True)
+        logging.getLogger("prefect").addFilter(_NotTheTemporaryServerLines())
+        return True
+    os.environ["PREFECT_API_URL"] = url
+    return True
 
 
 def print_summary(summary: dict) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from kimaisync.cli.common import print_summary, settings_or_exit
+from kimaisync.cli.common import print_summary, settings_or_exit, use_prefect_server
 
 PARTS = ("accounts", "customers", "tasks")
 
@@ -37,7 +37,10 @@ def _print_plan(summary: dict) -> None:
 
 
 def run(args) -> int:
-    if settings_or_exit() is None:
+    settings = settings_or_exit()
+    if settings is None:
+        return 1
+    if not use_prefect_server(settings, "from-kimai"):
         return 1
     from flows.accounts import sync_accounts
     from flows.reference_data import sync_reference_data

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from kimaisync.cli.common import print_summary, settings_or_exit
+from kimaisync.cli.common import print_summary, settings_or_exit, use_prefect_server
 
 
 def register(sub) -> None:
@@ -31,7 +31,10 @@ def run(args) -> int:
         msg = str(err) if "must be" in str(err) else f"MONTH and YEAR must be numbers, got {args.month!r} {args.year!r}"
         print(f"kimai-sync lock-timesheets: {msg}", file=sys.stderr)
         return 2
-    if settings_or_exit() is None:
+    settings = settings_or_exit()
+    if settings is None:
+        return 1
+    if not use_prefect_server(settings, "lock-timesheets"):
         return 1
     from flows.timesheet_lock import lock_timesheets
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
-from kimaisync.cli.common import UsageError, print_summary, settings_or_exit
+from kimaisync.cli.common import UsageError, print_summary, settings_or_exit, use_prefect_server
 
 
 def register(sub) -> None:
@@ -45,7 +45,7 @@ def write_hours_csv(rows: list[dict], path: str) -> None:
     from kimaisync.reconcile import COLUMNS
 
     with open(path, "w", newline="", encoding="utf-8") as f:
-        out = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        out = csv.DictWriter(f, fieldnames=list(rows[0]) if rows else COLUMNS, extrasaction="ignore")
         out.writeheader()
         out.writerows(rows)
 
@@ -56,7 +56,10 @@ def run(args) -> int:
     except UsageError as err:
         print(f"kimai-sync {args.verb}: {err}", file=sys.stderr)
         return 2
-    if settings_or_exit() is None:
+    settings = settings_or_exit()
+    if settings is None:
+        return 1
+    if not use_prefect_server(settings, "to-kimai"):
         return 1
     from flows.worklog_period import sync_work_log_period
 

@@ -16,11 +16,10 @@ import uuid as _uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from kimaisync.plan.reference import (IDENTIFIER, NEVER_DELETED, Plan, key, mint, record_change,
+from kimaisync.plan.reference import (IDENTIFIER, NEVER_DELETED, Plan, key, mint, record_change, ref, text,
                                       uuid_values)
 from kimaisync.rdf.vocab import ONLINE_ACCOUNT, iri
 from kimaisync.report import FAILED, WARNING, RunReport
-from kimaisync.sparql.escape import string, uri
 from kimaisync.store.reference import StoredResource
 
 ACCOUNT_NAME = iri("foaf:accountName")
@@ -74,9 +73,9 @@ def plan_accounts(users: Iterable[Any], stored: Mapping[str, StoredResource], li
             subject = res.uri if res else mint(base_uri, "accounts", new_uuid)[0]
             exact = {
                 **uuid_values(res, subject, new_uuid),
-                ACCOUNT_NAME: {string(u.name)},
-                HOMEPAGE: {uri(homepage)},
-                IDENTIFIER: {string(str(uid))},
+                ACCOUNT_NAME: {text(u.name)},
+                HOMEPAGE: {ref(homepage)},
+                IDENTIFIER: {text(str(uid))},
             }
             record_change(plan, "account", k, res, subject, [ONLINE_ACCOUNT], exact, legacy=legacy)
         except (ValueError, TypeError) as err:

@@ -33,8 +33,8 @@ from typing import Any
 
 from kimaisync.rdf.vocab import KIMAI_ACTIVITY, ORGANIZATION, PROJECT, RDF_TYPE, TASK, curie, iri
 from kimaisync.report import CREATED, FAILED, UNCHANGED, UPDATED, WARNING, RunReport
-from kimaisync.sparql.escape import string, uri
-from kimaisync.store.reference import Change, StoredResource, render_term, triple
+from kimaisync.sparql.client import Term
+from kimaisync.store.reference import Change, StoredResource, writable
 
 UUID = iri("mu:uuid")
 LABEL = iri("rdfs:label")
@@ -71,31 +71,39 @@ class Plan:
 # ------------------------------------------------------------------------------ shared helpers
 
 
+def text(value: str) -> Term:
+    """A plain literal to write (what Timekeeper and Virtuoso's plain-literal matching expect);
+    ValueError / TypeError when the store could not hold it, so that record fails alone."""
+    return writable(Term("literal", value))
 
 
-def _rendered(term) -> str:
-    try:
-        return render_term(term)
-    except (ValueError, TypeError):
-        return f"<<unwritable {term.value!r}>>"  # never equal to a wanted value: it gets replaced
+def ref(value: str) -> Term:
+    """An IRI to write; ValueError / TypeError when it is not a valid one."""
+    return writable(Term("uri", value))
+
+
+def _order(term: Term) -> tuple:
+    return term.type, term.value, term.datatype or "", term.lang or ""
 
 
 def diff(stored: StoredResource | None, subject: str, types: Iterable[str],
-         exact: Mapping[str, set[str]]) -> tuple[Change | None, list[str]]:
+         exact: Mapping[str, set[Term]]) -> tuple[Change | None, list[str]]:
     """The change that makes `stored` hold `types` (added to any others) and exactly `exact`.
 
-    `exact` maps a predicate to the wanted objects as SPARQL text; an empty set means "none".
-    Returns the change (None when nothing differs) and the names of what changed.
+    `exact` maps a predicate to the wanted objects (typed terms, compared exactly: a stored label
+    with a datatype is not the wanted plain one); an empty set means "none". Returns the change
+    (None when nothing differs) and the names of what changed. The store side writes it.
     """
-    inserts: list[str] = []
+    ref(subject)
+    inserts: list[tuple[str, Term]] = []
     clear: set[str] = set()
     changed: list[str] = []
     have_types = stored.types if stored else set()
     for t in sorted(set(types) - have_types):
-        inserts.append(triple(subject, RDF_TYPE, uri(t)))
+        inserts.append((RDF_TYPE, ref(t)))
         changed.append(f"type {curie(t)}")
     for p, want in exact.items():
-        have = {_rendered(t) for t in stored.get(p)} if stored else set()
+        have = set(stored.get(p)) if stored else set()
         if have == want:
             continue
         if have < want:
@@ -103,7 +111,7 @@ def diff(stored: StoredResource | None, subject: str, types: Iterable[str],
         else:
             clear.add(p)
             add = want
-        inserts.extend(triple(subject, p, o) for o in sorted(add))
+        inserts.extend((p, o) for o in sorted(add, key=_order))
         changed.append(curie(p))
     if not inserts and not clear:
         return None, []
@@ -118,7 +126,7 @@ def uuid_values(stored: StoredResource | None, subject: str, new_uuid: Callable[
     if stored is not None and stored.get(UUID):
         return {}
     tail = subject.rstrip("/").rsplit("/", 1)[-1]
-    return {UUID: {string(tail if _UUID_TAIL.match(tail) else str(new_uuid()))}}
+    return {UUID: {text(tail if _UUID_TAIL.match(tail) else str(new_uuid()))}}
 
 
 def mint(base_uri: str, collection: str, new_uuid: Callable[[], Any]) -> tuple[str, str]:
@@ -296,9 +304,9 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
             subject = res.uri if res else mint(base_uri, "customers", new_uuid)[0]
             exact = {
                 **uuid_values(res, subject, new_uuid),
-                LABEL: {string(c.name)},
-                IDENTIFIER: {string(str(cid))},
-                COLOR: {string(cust_color[cid])} if cust_color[cid] else set(),
+                LABEL: {text(c.name)},
+                IDENTIFIER: {text(str(cid))},
+                COLOR: {text(cust_color[cid])} if cust_color[cid] else set(),
             }
             record_change(plan, "customer", k, res, subject, [ORGANIZATION], exact, legacy=legacy)
         except (ValueError, TypeError) as err:
@@ -317,7 +325,7 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
         return plan
 
     # ---------------------------------------------------------------- projects
-    ws = uri(workspace_uri)
+    ws = ref(workspace_uri)
     project_uri: dict[int, str] = {}
     for pid in sorted(projects):
         p = projects[pid]
@@ -333,16 +341,16 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
             subject = res.uri if res else mint(base_uri, "tasks", new_uuid)[0]
             exact = {
                 **uuid_values(res, subject, new_uuid),
-                LABEL: {string(p.name)},
-                IDENTIFIER: {string(str(pid))},
+                LABEL: {text(p.name)},
+                IDENTIFIER: {text(str(pid))},
                 TOP_CONCEPT_OF: {ws},
                 IN_SCHEME: {ws},
                 BROADER: set(),
-                COLOR: {string(proj_color[pid])} if proj_color[pid] else set(),
+                COLOR: {text(proj_color[pid])} if proj_color[pid] else set(),
             }
             link_note = None
             if p.customer in customer_uri:
-                exact[ATTRIBUTED_TO] = {uri(customer_uri[p.customer])}
+                exact[ATTRIBUTED_TO] = {ref(customer_uri[p.customer])}
             elif p.customer in customer_problem:
                 link_note = f"customer {p.customer} is ambiguous in the store, link left as it is: {customer_problem[p.customer]}"
             else:
@@ -374,19 +382,19 @@ def plan_reference(customers: Iterable[Any], projects: Iterable[Any], activities
             subject = res.uri if res else mint(base_uri, "tasks", new_uuid)[0]
             exact = {
                 **uuid_values(res, subject, new_uuid),
-                LABEL: {string(a.name)},
-                IDENTIFIER: {string(str(aid))},
+                LABEL: {text(a.name)},
+                IDENTIFIER: {text(str(aid))},
                 IN_SCHEME: {ws},
                 TOP_CONCEPT_OF: set(),
                 ATTRIBUTED_TO: set(),
-                COLOR: {string(color)} if color else set(),
+                COLOR: {text(color)} if color else set(),
             }
             link_note = None
             if a.project is None:
                 exact[BROADER] = set()
                 link_note = f"global activity (no project in {T}): not linked, work logs cannot use it"
             elif a.project in project_uri:
-                exact[BROADER] = {uri(project_uri[a.project])}
+                exact[BROADER] = {ref(project_uri[a.project])}
             else:
                 link_note = f"project {a.project} is not in the triplestore yet: linked on a later run"
             record_change(plan, "activity", k, res, subject, [TASK, activity_type], exact, legacy=legacy)

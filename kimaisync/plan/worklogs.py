@@ -181,23 +181,23 @@ def _resolve(log: WorkLog, snap: TimekeeperSnapshot, users: dict, by_name: dict 
             u = namesake[0]
             return Reason(f"person {name} has no {t} account linked, and {t} user {u.id} ({u.name}) of that "
                           f"name is disabled in {t} (from-kimai makes no account for a disabled user): "
-                          + causes.DISABLED.todo, causes.DISABLED.code)
-        return Reason(f"person {name} has no {t} account linked (foaf:account): " + causes.NO_ACCOUNT.todo,
+                          + causes.DISABLED.todo_for(t), causes.DISABLED.code)
+        return Reason(f"person {name} has no {t} account linked: " + causes.NO_ACCOUNT.todo_for(t),
                       causes.NO_ACCOUNT.code)
     if len(accounts) > 1:
         return Reason(f"person {name} has {len(accounts)} {t} accounts linked ({', '.join(map(str, accounts))}); "
                       "keep one", causes.SEVERAL_ACCOUNTS.code)
     uid = accounts[0]
+    if uid in options.no_session:  # first: a per-person tracker may list only the users it has a credential for
+        return Reason(f"the sync cannot write as {t} user {uid} of person {name}: {options.no_session[uid]}",
+                      causes.NO_CREDENTIAL.code)
     user = users.get(uid)
     if user is None:
         return Reason(f"{t} user {uid} of person {name} does not exist in {t} (deleted there; its account "
-                      "in Timekeeper stays): " + causes.USER_GONE.todo, causes.USER_GONE.code)
+                      "in Timekeeper stays): " + causes.USER_GONE.todo_for(t), causes.USER_GONE.code)
     if not getattr(user, "enabled", True):
         return Reason(f"{t} user {uid} ({user.name}) of person {name} is disabled in {t}: "
-                      + causes.DISABLED.todo, causes.DISABLED.code)
-    if uid in options.no_session:
-        return Reason(f"the sync cannot write as {t} user {uid} of person {name}: {options.no_session[uid]}",
-                      causes.NO_ACCOUNT.code)
+                      + causes.DISABLED.todo_for(t), causes.DISABLED.code)
     return _Resolved(log, uid, ref.project_id, ref.activity_id, minutes, log.date)
 
 
@@ -381,7 +381,8 @@ def plan(
                        l.uuid == uuid for l in snap.work_logs)
                    else "its work log no longer exists in Timekeeper" if ours
                    else "no work log in Timekeeper for it")
-            if caps.can_delete:
+            if caps.can_remove:
+                why = why if caps.can_delete else f"{why}; {t} cannot delete: {caps.retire_word}"
                 deletions.append(Action("delete", dangling_ids.get(ts.id), uuid, ts.id, reason=why, user=ts.user,
                                         date=local, clear_dangling=dangling_ids.get(ts.id)))
             else:  # reported, never asked for: delete it by hand in the tracker
@@ -391,7 +392,7 @@ def plan(
         if reason is not None and ts.end is not None and ts.begin is not None:
             keep_foreign[(ts.user, local)].append(Slot(ts.begin, ts.end))
     for kid, iri in sorted(dangling_ids.items()):
-        if kid not in by_id and caps.can_delete:  # not listed: delete by id (a 404 is fine), the store says it was ours
+        if kid not in by_id and caps.can_remove:  # not listed: delete by id (a 404 is fine), the store says it was ours
             deletions.append(Action("delete", iri, None, kid, reason="its work log was deleted in Timekeeper",
                                     clear_dangling=iri))
 

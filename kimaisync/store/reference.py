@@ -6,7 +6,8 @@ products, no guessing). They never name a graph: Virtuoso and mu-authorization r
 Before trusting the rows a count is asked for, because Virtuoso silently truncates results at
 `ResultSetMaxRows`; a truncated read would make the sync create duplicates.
 
-Writes are `Change`s planned elsewhere. Each request holds whole resources only: first the
+Writes are `Change`s planned elsewhere, as typed terms (`Term`); the SPARQL text is written
+here and only here. Each request holds whole resources only: first the
 predicates to clear (matched in any graph, whatever their datatype), then the new triples, so
 sending a request twice gives the same state (Virtuoso does not run multi-operation updates
 atomically). Requests stay below about 1,000 triples and 1,000 cleared predicates.
@@ -45,10 +46,11 @@ class StoredResource:
 
 @dataclass(frozen=True, slots=True)
 class Change:
-    """What to write for one resource: predicates whose values go first, then triple lines to add."""
+    """What to write for one resource: predicates whose values go first, then (predicate, object)
+    pairs to add, objects as typed terms."""
 
     uri: str
-    insert: tuple[str, ...] = ()
+    insert: tuple[tuple[str, Term], ...] = ()
     clear: frozenset[str] = frozenset()
 
 
@@ -66,9 +68,16 @@ def render_term(term: Term) -> str:
     return text
 
 
-def triple(subject: str, predicate: str, obj: str) -> str:
-    """One triple line; `obj` is already SPARQL text (from `escape`)."""
-    return f"{uri(subject)} {uri(predicate)} {obj} ."
+def writable(term: Term) -> Term:
+    """`term` itself, once it is known to be writable (ValueError / TypeError otherwise: a NUL in a
+    text, an IRI with a space), so a planner can fail that one record before anything is sent."""
+    render_term(term)
+    return term
+
+
+def triple(subject: str, predicate: str, obj: Term) -> str:
+    """One triple line of SPARQL text."""
+    return f"{uri(subject)} {uri(predicate)} {render_term(obj)} ."
 
 
 # ---------------------------------------------------------------------------------- reads
@@ -132,7 +141,7 @@ def update_text(batch: list[Change], graphs: Graphs, graph: str | None) -> str:
         pattern = any_graph("?s ?p ?o .", graphs)
         values = "\n    ".join(f"({uri(s)} {uri(p)})" for s, p in pairs)
         ops.append(f"DELETE {{\n{pattern}\n}}\nWHERE {{\n  VALUES (?s ?p) {{\n    {values}\n  }}\n{pattern}\n}}")
-    lines = [t for ch in batch for t in ch.insert]
+    lines = [triple(ch.uri, p, o) for ch in batch for p, o in ch.insert]
     if lines:
         ops.append(f"INSERT DATA {{\n{in_graph(chr(10).join(lines), graph)}\n}}")
     return " ;\n".join(ops)

@@ -186,7 +186,8 @@ SELECT DISTINCT ?person ?name ?uid WHERE {{
   VALUES ?person {{ {" ".join(escape.uri(p) for p in batch)} }}
   OPTIONAL {{ ?person foaf:name ?name }}
   OPTIONAL {{ ?person foaf:account ?acc .
-             ?acc a foaf:OnlineAccount ; foaf:accountServiceHomepage {escape.uri(homepage)} ; dct:identifier ?uid . }}
+             ?acc a foaf:OnlineAccount ; foaf:accountServiceHomepage {escape.uri(homepage)} ;
+                  {_p(links.account_id_predicate)} ?uid . }}
 }}""")
         for r in rows:
             ids = snap.accounts.setdefault(r["person"], [])
@@ -288,7 +289,7 @@ def persons_of_accounts(client: SparqlClient, user_ids: Iterable, homepage: str,
 SELECT DISTINCT ?person ?uid WHERE {{
   VALUES ?uid {{ {" ".join(escape.string(str(u)) for u in batch)} }}
   ?person foaf:account ?acc . ?acc a foaf:OnlineAccount ; foaf:accountServiceHomepage {escape.uri(homepage)} ;
-       dct:identifier ?uid .
+       {_p(links.account_id_predicate)} ?uid .
 }}""")
         for r in rows:
             uid = links.parse_user_id(r["uid"])

@@ -69,6 +69,9 @@ class Capabilities:
     - `can_mark_exported`: `Session.mark_exported` exists (the monthly lock uses it).
     - `cursor`: what `Session.changes_since` takes; NONE means it is not offered.
     - `locked_word`: how the tracker names its lock flag in report lines ("exported" for Kimai).
+    - `retire_word`: for a tracker that cannot delete, what `Session.retire` does instead so the
+      entry counts no more (Timi: "set to 0 h and marked"). The planner then plans the deletion
+      as for a tracker that deletes, and the apply engine retires. Empty: the entry is reported.
     """
 
     time_model: TimeModel
@@ -78,6 +81,12 @@ class Capabilities:
     can_mark_exported: bool = False
     cursor: CursorKind = CursorKind.NONE
     locked_word: str = "locked"
+    retire_word: str = ""
+
+    @property
+    def can_remove(self) -> bool:
+        """A deletion may be planned: the tracker deletes, or retires what it cannot delete."""
+        return self.can_delete or bool(self.retire_word)
 
     @property
     def clock(self) -> bool:
@@ -207,6 +216,9 @@ class Links:
     - `activity_type`: the type a task carries when it is a bookable activity of this tracker.
     - `account_homepage_setting`: the settings field naming the `foaf:accountServiceHomepage`
       that marks a person's `foaf:OnlineAccount` in this tracker.
+    - `account_id_predicate`: on such an account, the tracker's user id (`dct:identifier` for the
+      trackers whose accounts the accounts pull creates; `foaf:accountName` where people link a
+      login they type themselves, as for EGroupware).
     """
 
     entry_predicate: str
@@ -214,6 +226,7 @@ class Links:
     activity_type: str
     account_homepage_setting: str
     title: str = "the tracker"  # how store-side reasons name the tracker ("Kimai")
+    account_id_predicate: str = "http://purl.org/dc/terms/identifier"
 
     def homepage(self, settings) -> str:
         """The `foaf:accountServiceHomepage` of this tracker's accounts, from the settings."""
@@ -275,6 +288,11 @@ class Session(ABC):
     def delete(self, entry_id: EntryId, *, missing_ok: bool = False) -> None:
         """Delete an entry (only when `Capabilities.can_delete`); `EntryNotFound` unless `missing_ok`."""
         raise NotImplementedError(f"{type(self).__name__} cannot delete entries")
+
+    def retire(self, entry_id: EntryId) -> None:
+        """Make an entry count nothing where the tracker cannot delete (only when
+        `Capabilities.retire_word`); idempotent; `EntryNotFound` when there is no such entry."""
+        raise NotImplementedError(f"{type(self).__name__} cannot retire entries")
 
     def mark_exported(self, entry_id: EntryId, exported: bool) -> bool:
         """Set the lock flag (only when `Capabilities.can_mark_exported`); True if it changed."""

@@ -35,3 +35,20 @@ def test_demo_ends_with_kimai_matching_timekeeper(tmp_path):
     address = re.search(r"Oxigraph at http://([\d.]+:\d+)/", out).group(1)
     assert not _oxigraph_serving(address)  # the store it started is gone (other runs' stores may come and go)
     assert "demo-token" not in out + proc.stderr  # the API token is never printed
+
+
+def test_demo_with_timi_ends_matching_and_prints_no_token(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PREFECT_", "API_TOKEN", "KIMAI_", "MU_", "TIMI_", "TRACKER"))}
+    cli = Path(sys.executable).parent / "kimai-sync"
+    proc = subprocess.run([str(cli), "demo", "--tracker", "timi", "--dir", str(tmp_path / "demo")], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert "Timi matches Timekeeper for everyone with a token." in out
+    assert "144 created" in out and "36 skipped" in out  # every work log of the four people with a token
+    assert "set to 0 h and marked [verwijderd in Timekeeper]" in out and "rerun: 0 writes" in out
+    assert "everything started is stopped" in out
+    address = re.search(r"Oxigraph at http://([\d.]+:\d+)/", out).group(1)
+    assert not _oxigraph_serving(address)
+    assert "abc123" not in out + proc.stderr and "token-2" not in out + proc.stderr  # tokens are never printed

@@ -47,6 +47,16 @@ def flow_run(state):
         return client.read_flow_run(state.state_details.flow_run_id)
 
 
+def latest_artifact(key: str, flow_run_id):
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(
+            key=ArtifactFilterKey(any_=[key]), flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return found[-1].data
+
+
 def test_a_period_run_is_named_by_its_days_and_says_why_it_needs_a_look(world):
     from flows.worklog_period import sync_work_log_period
 
@@ -59,6 +69,11 @@ def test_a_period_run_is_named_by_its_days_and_says_why_it_needs_a_look(world):
     assert {"needs-look", "skipped", "hours-differ"} <= set(run.tags)
     summary = state.result()
     assert summary["verdict"] == state.message and summary["needs_look"]
+    md = latest_artifact("work-log-sync-summary", run.id)
+    assert "## Needs a look" in md
+    assert "1 person disabled in Kimai (2 records): Carol Peeters. To do: enable the user in Kimai" in md
+    assert "1 person whose Kimai user was deleted (2 records): Dirk. To do: link the person" in md
+    assert "**hours**: 6 person-days differ between Timekeeper and Kimai (Bob, Carol Peeters, Dirk)" in md
 
     again = sync_work_log_period(start=JUNE[0], end=JUNE[1], return_state=True)  # the same skips, no writes
     assert again.message.startswith("6 skipped (")
@@ -97,17 +112,30 @@ def test_a_delta_run_says_how_many_work_logs_of_how_many_people(world):
     assert state.message == "2 created" and "needs-look" not in run.tags
 
 
+def every_flow() -> dict:
+    """Every flow the flows/ package defines: the ones deployments and routes serve."""
+    import importlib
+    import pkgutil
+
+    import flows
+    from prefect import Flow
+
+    found = {}
+    for info in pkgutil.iter_modules(flows.__path__):
+        module = importlib.import_module(f"flows.{info.name}")
+        found.update({f.name: f for f in vars(module).values() if isinstance(f, Flow)})
+    return found
+
+
 def test_every_form_field_is_described_and_cli_only_options_are_not_offered():
     from prefect.utilities.callables import parameter_schema
 
-    from deployments.receiver import flows_by_route
-    from flows.fallback import fallback_work_log_sync
-
-    flows = {**flows_by_route(), "fallback": fallback_work_log_sync}
-    for route, flow in flows.items():
+    found = every_flow()
+    assert {"work-log-period-sync", "timesheet-lock", "work-log-delta-sync", "work-log-fallback-sync"} <= set(found)
+    for name, flow in found.items():
         props = parameter_schema(flow).model_dump()["properties"]
-        undescribed = [name for name, p in props.items() if not p.get("description")]
-        assert not undescribed, f"{route}: no description for {undescribed}"
+        undescribed = [p for p, schema in props.items() if not schema.get("description")]
+        assert not undescribed, f"{name}: no description for {undescribed}"
         assert "report_csv" not in props
 
 

@@ -358,11 +358,17 @@ def run_flows(world, tmp_path, switch_auth=None) -> list[tuple[str, str]]:
     from flows.timesheet_lock import lock_timesheets
     from flows.worklog_delta import remove_orphan_timesheet, sync_work_log_changes
     from flows.worklog_period import sync_work_log_period
+    from kimaisync.cli.to_kimai import write_hours_csv
+
+    def period_with_report():  # the hours table as `to-kimai --report` writes it
+        summary = sync_work_log_period(start=D, end=D)
+        write_hours_csv(summary.get("hours", []), str(tmp_path / "hours.csv"))
+        return summary
 
     runs = {
         "reference data": lambda: sync_reference_data(),
         "accounts": lambda: sync_accounts(),
-        "work-log period": lambda: sync_work_log_period(start=D, end=D),
+        "work-log period": period_with_report,
         "delta": lambda: asyncio.run(sync_work_log_changes(work_logs=world.logs + [world.logs[0] + "-gone"])),
         "orphan": lambda: remove_orphan_timesheet(kimai_id=world.by_hand),
         "timesheet lock": lambda: lock_timesheets(month=3, year=2025),

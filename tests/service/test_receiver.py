@@ -231,6 +231,10 @@ def test_concurrent_deltas_for_one_new_work_log_make_one_kimai_timesheet(kimai_s
         runs_now = c.read_flow_runs()
     # The work ran as flow runs of the delta flow; their recorded placeholders are gone, so nothing runs twice.
     assert any(fr.state and fr.state.is_completed() and fr.name for fr in runs_now)
+    # On the runs list: named by what it did, tagged with the route that started it.
+    executed = [fr for fr in runs_now if fr.deployment_id is None and fr.state.is_completed()]
+    assert executed and all(fr.name.startswith("delta: 1 work log") for fr in executed)
+    assert all({"receiver", "route:delta"} <= set(fr.tags) for fr in executed)
     assert not [fr for fr in runs_now if str(fr.deployment_id) == str(dep) and fr.state.is_scheduled()]
 
 

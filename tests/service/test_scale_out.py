@@ -1,7 +1,9 @@
 """Scale-out on a real engine, as docs/scale-out.md describes it: PostgreSQL, a Prefect server on
 it, `prefect deploy --all` from a clone, two process workers and the receiver, each with a Prefect
 home of its own (so, as far as the machine's file lock can tell, on machines of their own) and the
-work-log writer lock in PostgreSQL (WRITER_LOCK_DATABASE_URL); runs go through the workers.
+work-log writer lock in PostgreSQL (WRITER_LOCK_DATABASE_URL); runs go through the workers. The
+server asks for a login (PREFECT_SERVER_API_AUTH_STRING): an unauthenticated request is refused,
+and the deploy, the workers and the receiver work with PREFECT_API_AUTH_STRING.
 
 Slow (about a minute): deselect with `-m "not scale_out"`. Skips with a one-line reason where
 PostgreSQL 15 is not installed.
@@ -38,6 +40,10 @@ pytestmark = pytest.mark.scale_out
 
 REPO = Path(__file__).resolve().parents[2]
 POOL = "kimai-sync"
+# The server asks for a login; the deploy CLI, the workers and the receiver send it from
+# PREFECT_API_AUTH_STRING, the test's own API calls with API_AUTH.
+AUTH_STRING = "operator:scale-out-Secret-42"
+API_AUTH = httpx.BasicAuth(*AUTH_STRING.split(":", 1))
 D = dt.date(2025, 3, 12)
 
 
@@ -57,15 +63,17 @@ def engine(kimai, oxigraph):
         api = f"http://127.0.0.1:{free_port()}/api"
         server_env = prefect_env(os.environ, root / "server-home",
                                  PREFECT_SERVER_DATABASE_CONNECTION_URL=cluster.url,
-                                 PREFECT_UI_ENABLED="false",
+                                 PREFECT_UI_ENABLED="false", PREFECT_SERVER_API_AUTH_STRING=AUTH_STRING,
                                  PREFECT_SERVER_DEPLOYMENTS_CONCURRENCY_SLOT_WAIT_SECONDS="1")
         server = procs.start("server", [str(VENV_BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
                                         "--port", api.split(":")[2].split("/")[0]], env=server_env, cwd=root)
         wait_healthy(api, server, procs, "server")
+        assert httpx.post(f"{api}/flow_runs/filter", json={}, timeout=10).status_code == 401
 
         clone = copy_clone(REPO, root / "clone")
         # PWD as a shell in the clone has it (prefect.yaml may point the workers' pull step at $PWD)
-        cli_env = prefect_env(os.environ, root / "cli-home", api, FALLBACK_SYNC_CRON="0 0 */2 * * *", PWD=str(clone))
+        cli_env = prefect_env(os.environ, root / "cli-home", api, FALLBACK_SYNC_CRON="0 0 */2 * * *", PWD=str(clone),
+                              PREFECT_API_AUTH_STRING=AUTH_STRING)
         for args in (["work-pool", "create", POOL, "--type", "process"], ["--no-prompt", "deploy", "--all"]):
             done = subprocess.run([str(VENV_BIN / "prefect"), *args], env=cli_env, cwd=clone, capture_output=True,
                                   text=True, timeout=300)
@@ -74,7 +82,8 @@ def engine(kimai, oxigraph):
         sync = {"API_TOKEN": API_TOKEN, "KIMAI_ENDPOINT": kimai.url, "MU_SPARQL_ENDPOINT": oxigraph.query_url,
                 "MU_SPARQL_UPDATE_ENDPOINT": oxigraph.update_url, "KIMAI_GRAPH": KIMAI_GRAPH,
                 "TIMEKEEPER_GRAPH": TIMEKEEPER_GRAPH, "TIMEZONE": "Europe/Brussels",
-                "WRITER_LOCK_DATABASE_URL": cluster.url}  # Prefect's own database will do
+                "WRITER_LOCK_DATABASE_URL": cluster.url,  # Prefect's own database will do
+                "PREFECT_API_AUTH_STRING": AUTH_STRING}
         for n in (1, 2):
             env = prefect_env(os.environ, root / f"worker{n}-home", api, PREFECT_WORKER_QUERY_SECONDS="1",
                               PWD=str(clone), **sync)
@@ -114,10 +123,10 @@ def delta_body(log: str, duration: str) -> list:
 
 
 def create_run(api: str, deployment: str, parameters: dict) -> str:
-    dep = httpx.get(f"{api}/deployments/name/{deployment}", timeout=10)
+    dep = httpx.get(f"{api}/deployments/name/{deployment}", auth=API_AUTH, timeout=10)
     dep.raise_for_status()
     run = httpx.post(f"{api}/deployments/{dep.json()['id']}/create_flow_run", json={"parameters": parameters},
-                     timeout=10)
+                     auth=API_AUTH, timeout=10)
     run.raise_for_status()
     return run.json()["id"]
 
@@ -126,7 +135,7 @@ def wait_final(api: str, run_ids: list[str], procs: Processes, timeout: float = 
     deadline = time.monotonic() + timeout
     runs: dict[str, dict] = {}
     while time.monotonic() < deadline:
-        runs = {i: httpx.get(f"{api}/flow_runs/{i}", timeout=10).json() for i in run_ids}
+        runs = {i: httpx.get(f"{api}/flow_runs/{i}", auth=API_AUTH, timeout=10).json() for i in run_ids}
         if all(r["state"]["type"] in ("COMPLETED", "FAILED", "CRASHED", "CANCELLED") for r in runs.values()):
             return runs
         time.sleep(0.5)
@@ -160,7 +169,7 @@ def test_workers_on_postgres_run_the_deployed_flows(engine, kimai_state, oxigrap
     while time.monotonic() < deadline and not any(marker_of(t.description) == posted_log.rsplit("/", 1)[1]
                                                   for t in list(kimai_state.timesheets.values())):
         time.sleep(0.2)
-    recorded = httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}, timeout=10).json()
+    recorded = httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}, auth=API_AUTH, timeout=10).json()
     by_receiver = [r for r in recorded if r["parameters"].get("work_logs") == [posted_log]]
     assert len(by_receiver) == 1, procs.log_of("receiver")
     final.update(wait_final(api, [by_receiver[0]["id"]], procs))
@@ -190,7 +199,7 @@ def test_workers_on_postgres_run_the_deployed_flows(engine, kimai_state, oxigrap
     final = wait_final(api, [period], procs)
 
     def delta_runs() -> list[dict]:  # the run the receiver executes (and its placeholder, until it is done)
-        return [r for r in httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}, timeout=10).json()
+        return [r for r in httpx.post(f"{api}/flow_runs/filter", json={"limit": 200}, auth=API_AUTH, timeout=10).json()
                 if r["parameters"].get("work_logs") == [raced]]
 
     deadline = time.monotonic() + 90

@@ -89,7 +89,7 @@ def test_no_projects_categories_or_accounts_can_be_listed(tracker):
 def test_create_lands_in_the_persons_collection_in_utc_minutes(served, tracker):
     state, _ = served
     e = tracker.session("anna").create(write())
-    stored = state.timesheets[e.id]
+    stored = state.timesheets[int(e.id)]
     assert stored.owner == 7 and stored.start == int(NINE.timestamp()) and stored.duration == 90
     assert state.categories[stored.cat_id] == "development" and stored.project == "Alpha"
     assert stored.title == "development" and stored.description == "[tk:wl-1]"
@@ -124,10 +124,10 @@ def test_a_persons_edit_since_our_read_is_not_overwritten(served, tracker):
     state, _ = served
     s = tracker.session("anna")
     e = s.create(write())
-    state.edit_as(e.id, state.accounts[7], duration=45, title="my own title")
+    state.edit_as(int(e.id), state.accounts[7], duration=45, title="my own title")
     with pytest.raises(RecordRejected, match="changed in EGroupware by anna@example.org"):
         s.update(e.id, {"minutes": 120})
-    assert state.timesheets[e.id].duration == 45 and state.timesheets[e.id].title == "my own title"
+    assert state.timesheets[int(e.id)].duration == 45 and state.timesheets[int(e.id)].title == "my own title"
     # re-planned on the fresh read, the same wish goes through
     assert s.update(e.id, {"minutes": 120}).minutes == 120
 
@@ -136,7 +136,7 @@ def test_a_conflict_that_already_has_our_values_is_success(served, tracker):
     state, _ = served
     s = tracker.session("anna")
     e = s.create(write())
-    state.edit_as(e.id, state.accounts[7], duration=120)
+    state.edit_as(int(e.id), state.accounts[7], duration=120)
     assert s.update(e.id, {"minutes": 120}).minutes == 120
 
 
@@ -144,10 +144,10 @@ def test_delete_is_guarded_too(served, tracker):
     state, _ = served
     s = tracker.session("anna")
     e = s.create(write())
-    state.edit_as(e.id, state.accounts[7], title="keep me")
+    state.edit_as(int(e.id), state.accounts[7], title="keep me")
     with pytest.raises(RecordRejected, match="not deleted"):
         s.delete(e.id)
-    assert not state.timesheets[e.id].deleted
+    assert not state.timesheets[int(e.id)].deleted
     s.get(e.id)  # read again: now the delete is ours to make
     s.delete(e.id)
     with pytest.raises(EntryNotFound):
@@ -165,8 +165,8 @@ def test_moving_to_another_person_is_refused_clearly(tracker):
 def test_get_many_splits_found_and_missing(tracker):
     s = tracker.session("anna")
     a, b = s.create(write()), s.create(write(description="[tk:wl-9]"))
-    found, missing = s.get_many([a.id, b.id, 987654])
-    assert sorted(e.id for e in found) == sorted([a.id, b.id]) and missing == {987654}
+    found, missing = s.get_many([a.id, b.id, "987654"])
+    assert sorted(e.id for e in found) == sorted([a.id, b.id]) and missing == {"987654"}
 
 
 def test_changes_since_a_token(served, tracker):
@@ -175,7 +175,7 @@ def test_changes_since_a_token(served, tracker):
     a, b = s.create(write()), s.create(write(description="[tk:wl-2]"))
     first = s.changes_since(None)
     assert {e.id for e in first.entries} == {a.id, b.id} and first.cursor
-    state.edit_as(a.id, state.accounts[7], duration=5)
+    state.edit_as(int(a.id), state.accounts[7], duration=5)
     s.delete(b.id)
     later = s.changes_since(first.cursor)
     assert [e.id for e in later.entries] == [a.id] and list(later.deleted) == [b.id]
@@ -191,7 +191,7 @@ def test_an_all_users_token_needs_no_grants(served):
     state, srv = served
     with open_tracker(settings_for(srv, password=ALL_USERS_TOKEN)) as t:
         e = t.session("piet").create(write(user="piet"))
-        assert state.timesheets[e.id].owner == 8 and state.requests[-1].auth_user_id == 8
+        assert state.timesheets[int(e.id)].owner == 8 and state.requests[-1].auth_user_id == 8
         [(ok, line)] = t.check()
         assert ok and "acting as each person" in line
 
@@ -201,3 +201,28 @@ def test_wrong_password_is_an_auth_error(served):
     with open_tracker(settings_for(srv, password="nope-nope")) as t:
         [(ok, line)] = t.check()
         assert not ok and "EGROUPWARE_PASSWORD" in line
+
+
+def test_links_read_names_and_logins_as_they_are():
+    links = EGroupwareTracker.links
+    assert links.parse_id(" 140 ") == "140" and links.parse_id("Backend development") == "Backend development"
+    assert links.parse_id("  ") is None
+    assert links.parse_user_id("anna.b@example.org") == "anna.b@example.org"
+    assert links.parse_user_id("two words") is None and links.parse_user_id("a/b") is None
+    assert links.account_id_predicate.endswith("accountName") and links.activity_type.endswith("#Task")
+
+
+def test_window_reads_after_the_first_ask_only_for_changes(served, tracker):
+    state, _ = served
+    s = tracker.session("anna")
+    a = s.create(write())
+    b = s.create(write(description="[tk:wl-2]", begin=NINE + timedelta(hours=2), end=NINE + timedelta(hours=3)))
+    assert {e.id for e in s.entries(date(2026, 3, 1), date(2026, 3, 5))} == {a.id, b.id}
+    state.edit_as(int(a.id), state.accounts[7], duration=10)
+    state.delete_as(int(b.id), state.accounts[7])
+    state.requests.clear()
+    again = s.entries(date(2026, 3, 1), date(2026, 3, 5))
+    assert [(e.id, e.minutes) for e in again] == [(a.id, 10)]
+    (read,) = state.requests
+    assert read.query.get("sync-token", "").startswith("https://")  # the token of the first read
+    assert s.update(a.id, {"minutes": 20}).minutes == 20  # and its ETag is the fresh one

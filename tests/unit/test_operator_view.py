@@ -112,3 +112,15 @@ def _done(action):
 
     status = {"create": "created", "skip": "skipped", "unchanged": "unchanged"}[action.kind]
     return Outcome(action, status, 100 if status == "created" else None, "")
+
+
+def test_grouped_causes_name_the_tracker_the_run_wrote_to():
+    report = RunReport("Work logs → EGroupware", tracker="EGroupware")
+    report.add("work-log", "a", "skipped", "…", cause="disabled", who="Eva")
+    report.add("work-log", "b", "skipped", "…", cause="user-gone", who="Dirk")
+    disabled, gone = report.groups()
+    assert gone.counted() == "1 person whose EGroupware user was deleted"
+    assert disabled.counted() == "1 person disabled in EGroupware"
+    assert disabled.todo.startswith("enable the user in EGroupware")
+    assert verdict(report).message == ("2 skipped (1 person disabled in EGroupware, "
+                                       "1 person whose EGroupware user was deleted)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from kimaisync.marker import marker
 from kimaisync.plan.worklogs import PlanOptions, plan
 from kimaisync.timekeeper import ActivityRef, TimekeeperSnapshot, WorkLog
 from kimaisync.trackers.kimai2.adapter import CAPABILITIES as KIMAI2
-from kimaisync.trackers.port import Entry, TrackerUser
+from kimaisync.trackers.port import Capabilities, CredentialScope, Entry, TimeModel, TrackerUser
 
 BRU = ZoneInfo("Europe/Brussels")
 DAY = dt.date(2025, 3, 12)
@@ -219,3 +220,52 @@ def test_bad_durations(text):
 
 def test_format_minutes_matches_the_frontend_shape():
     assert [format_minutes(m) for m in (450, 45, 600, 0)] == ["PT7H30M", "PT45M", "PT10H", "PT0S"]
+
+
+# ---------------------------------------------------------------- what the tracker's capabilities change
+
+DAY_NO_DELETE = Capabilities(time_model=TimeModel.DAY, can_delete=False, credentials=CredentialScope.PER_PERSON,
+                             locked_immutable=True, locked_word="approved")
+
+
+def day_entry(tid, minutes, user=14, desc=None, locked=False):
+    return Entry(tid, user, 31, 31, desc, date=DAY, minutes=minutes, locked=locked)
+
+
+def test_a_day_tracker_gets_dates_and_minutes_never_clock_times():
+    opts = dataclasses.replace(OPTS, capabilities=DAY_NO_DELETE, tracker="Fake")
+    p = plan(snap(log("A", "PT45M"), log("B", "PT2H")), [], USERS, opts)
+    assert [(a.desired.date, a.desired.minutes, a.desired.begin, a.desired.end) for a in p.of("create")] == [
+        (DAY, 45, None, None), (DAY, 120, None, None)]
+    edited = plan(snap(log("A", "PT1H")), [day_entry(7, 45, desc=marker("A"))], USERS, opts)
+    (upd,) = edited.of("update")
+    assert upd.changes == {"minutes": 60} and edited.held == {}
+
+
+def test_a_tracker_that_cannot_delete_is_never_asked_to():
+    opts = dataclasses.replace(OPTS, capabilities=DAY_NO_DELETE, tracker="Fake")
+    orphan = day_entry(8, 30, desc=marker("gone"))
+    p = plan(snap(dangling={"http://tk/work-logs/old": ["99"]}), [orphan], USERS, opts)
+    assert p.of("delete") == []
+    (kept,) = p.of("blocked")
+    assert kept.entry_id == 8 and "Fake cannot delete through its API" in kept.reason
+    with_delete = plan(snap(dangling={"http://tk/work-logs/old": ["99"]}), [orphan], USERS, OPTS)
+    assert sorted(a.entry_id for a in with_delete.of("delete")) == [8, 99]
+
+
+def test_locked_entries_are_written_only_when_the_tracker_allows_it():
+    mutable = dataclasses.replace(DAY_NO_DELETE, locked_immutable=False)
+    approved = day_entry(7, 45, desc=marker("A"), locked=True)
+    blocked = plan(snap(log("A", "PT1H")), [approved], USERS, dataclasses.replace(OPTS, capabilities=DAY_NO_DELETE,
+                                                                                   tracker="Fake"))
+    assert "approved in Fake: cannot change minutes" in blocked.of("blocked")[0].reason
+    allowed = plan(snap(log("A", "PT1H")), [approved], USERS, dataclasses.replace(OPTS, capabilities=mutable))
+    assert [a.changes for a in allowed.of("update")] == [{"minutes": 60}]
+
+
+def test_a_person_the_sync_cannot_write_as_is_skipped_with_the_reason():
+    opts = dataclasses.replace(OPTS, capabilities=DAY_NO_DELETE, tracker="Fake",
+                               no_session={15: "no credential configured for user 15"})
+    p = plan(snap(log("A", "PT1H"), log("B", "PT1H", person=P2)), [], USERS, opts)
+    assert [a.work_log_uuid for a in p.of("create")] == ["A"]
+    assert "cannot write as Fake user 15 of person Ann: no credential" in p.of("skip")[0].reason

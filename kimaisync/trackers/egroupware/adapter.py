@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -64,11 +65,32 @@ CAPABILITIES = Capabilities(
     locked_word="locked",
 )
 
-LINKS = Links(
+@dataclass(frozen=True)
+class EGroupwareLinks(Links):
+    """Every id is text: a timesheet id as stored (digits), a reference a name, a user a login.
+
+    References are names because EGroupware has no ids for them through this API: a Timekeeper
+    task's `rdfs:label` is its category (and title), its project's `rdfs:label` the project text.
+    So every task (`wf:Task`) can be booked, with no link of ours on it, and nothing has to be
+    pulled first. The user id is the account's `foaf:accountName`: the EGroupware username the
+    person typed when they linked their account."""
+
+    def parse_id(self, raw: str) -> str | None:
+        text = raw.strip()
+        return text or None
+
+    def parse_user_id(self, raw: str) -> str | None:
+        text = raw.strip()
+        return text if text and "/" not in text and not any(c.isspace() for c in text) else None
+
+
+LINKS = EGroupwareLinks(
     entry_predicate=iri("ext:egroupwareTimesheetId"),
-    ref_predicate=iri("ext:egroupwareId"),
-    activity_type=iri("ext:EGroupwareActivity"),
+    ref_predicate=iri("rdfs:label"),
+    activity_type=iri("wf:Task"),
     account_homepage_setting="egroupware_account_service_homepage",
+    title="EGroupware",
+    account_id_predicate=iri("foaf:accountName"),
 )
 
 DEFAULT_TITLE = "Timekeeper"
@@ -77,8 +99,9 @@ NO_ACCOUNT_LISTING = ("EGroupware's timesheet API lists no accounts: each person
 
 
 def entry(ts: EgwTimesheet, user: str) -> Entry:
-    """A timesheet as the port's entry; `user` is the collection's username."""
-    return Entry(ts.id, user, ts.project or None, ts.category or None, ts.description, ts.start, ts.end,
+    """A timesheet as the port's entry; `user` is the collection's username. Ids are text (see
+    `EGroupwareLinks`): the timesheet id as the store keeps it."""
+    return Entry(str(ts.id), user, ts.project or None, ts.category or None, ts.description, ts.start, ts.end,
                  None, ts.duration, False)
 
 
@@ -111,6 +134,11 @@ class EGroupwareSession(Session):
         self.concurrency = max(1, concurrency)
         self._known: dict[int, EgwTimesheet] = {}  # id -> the record as last read or written
         self._lock = threading.Lock()
+        # The collection as of `_token`: the first window read fills it (one sync-token read from
+        # the start), every later one in this process asks only for what changed since.
+        self._mirror: dict[int, EgwTimesheet] | None = None
+        self._token: str | None = None
+        self._mirror_lock = threading.Lock()
 
     def _remember(self, records: Iterable[EgwTimesheet]) -> list[Entry]:
         out = []
@@ -124,19 +152,33 @@ class EGroupwareSession(Session):
         with self._lock:
             self._known.pop(entry_id, None)
 
-    def known(self, entry_id: int) -> EgwTimesheet | None:
+    def known(self, entry_id) -> EgwTimesheet | None:
         with self._lock:
-            return self._known.get(entry_id)
+            return self._known.get(int(entry_id))
 
     # ------------------------------------------------------------------ reads
 
     def entries(self, start: dt.date, end: dt.date, *, user=None) -> list[Entry]:
-        """The person's timesheets starting in the window (no date filter in the API: the whole
-        collection is read and cut here)."""
+        """The person's timesheets starting in the window (no date filter in the API: the
+        collection is read and cut here; after the first read, by sync-token)."""
         if user is not None and user != self.username:
             return []
         lo, hi = window(start, end)
-        return self._remember(t for t in self.client.timesheets(self.username) if lo <= t.start < hi)
+        return self._remember(t for t in self._collection() if lo <= t.start < hi)
+
+    def _collection(self) -> list[EgwTimesheet]:
+        """Every live timesheet of the person: read whole once, then only what changed since
+        (the period run's read-back after its writes gets just those writes)."""
+        with self._mirror_lock:
+            got = self.client.changes(self.username, self._token)
+            if got.full or self._mirror is None:
+                self._mirror = dict(got.records)
+            else:
+                for tid in got.deleted:
+                    self._mirror.pop(tid, None)
+                self._mirror.update(got.records)
+            self._token = got.token
+            return list(self._mirror.values())
 
     def find_marked(self, text: str) -> list[Entry]:
         found = self.client.timesheets(self.username, search=text)
@@ -149,17 +191,17 @@ class EGroupwareSession(Session):
         found: list[Entry] = []
         missing: set = set()
 
-        def one(tid: int) -> EgwTimesheet | int:
+        def one(tid) -> EgwTimesheet | None:
             try:
-                return self.client.get(self.username, tid)
+                return self.client.get(self.username, int(tid))
             except EGroupwareNotFound:
-                return tid
+                return None
 
-        ids = sorted({int(i) for i in ids})
+        ids = sorted(set(ids), key=str)
         if ids:
             with ThreadPoolExecutor(max_workers=min(self.concurrency, len(ids))) as pool:
-                for r in pool.map(one, ids):
-                    (missing.add(r) if isinstance(r, int) else found.extend(self._remember([r])))
+                for tid, r in zip(ids, pool.map(one, ids)):
+                    (missing.add(tid) if r is None else found.extend(self._remember([r])))
         return found, missing
 
     def changes_since(self, cursor: str | None) -> Changes:
@@ -167,7 +209,7 @@ class EGroupwareSession(Session):
         A token EGroupware refuses gives a full read; its `deleted` is then empty (the caller
         compares with what it knows)."""
         got = self.client.changes(self.username, cursor)
-        return Changes(self._remember(got.records.values()), sorted(got.deleted), got.token)
+        return Changes(self._remember(got.records.values()), [str(i) for i in sorted(got.deleted)], got.token)
 
     # ------------------------------------------------------------------ writes
 

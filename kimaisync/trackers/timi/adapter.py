@@ -47,12 +47,12 @@ CAPABILITIES = Capabilities(
     locked_immutable=False,  # Timi's API shows no export or lock flag
     can_mark_exported=False,
     locked_word="locked",
+    retire_word="set to 0 h and marked [verwijderd in Timekeeper]",
 )
 
 # What a deleted work log's entry becomes (Timi has no delete): 0 h, the body marked.
 RETIRED_MARK = "[verwijderd in Timekeeper]"
 RETIRED_WORD = "zeroed"
-RETIRED_REASON = "deleted in Timekeeper; Timi has no delete: set to 0 h and marked " + RETIRED_MARK
 
 _PAIR = re.compile(r"^\s*(\d+)/(\d+)\s*$")
 
