@@ -137,5 +137,8 @@ def run_egroupware_demo(keep_dir: Path | None = None) -> int:
         _say(f"7. EGroupware vs Timekeeper: {len(hours)} person-days compared, {len(hours) - len(off)} match; "
              f"{len(off) - len(unexpected)} differ only for the person without an account"
              + (f"; {len(unexpected)} UNEXPECTED differences" if unexpected else ""))
+        for row in unexpected[:10]:
+            _say(f"     {row['person']} {row['date']}: Timekeeper {row['timekeeper_hours']} h, "
+                 f"EGroupware {row['egroupware_hours']} h")
     _say(f"Done in {time.perf_counter() - started:.0f} s; everything started is stopped.")
-    return 0 if not unexpected else 1
+    return 1 if unexpected else 0

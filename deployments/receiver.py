@@ -8,9 +8,10 @@ what was wrong; nothing a request sends can stop the receiver.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+import logging
 import re
+import socket
 import threading
 
 from fastapi import FastAPI, Request
@@ -18,12 +19,17 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from deployments.run_queue import RunQueue
-from kimaisync.delta import DeltaFormatError, work_logs_named
-from kimaisync.errors import SparqlError
+from kimaisync.delta import DeltaFormatError, parse_delta
+from kimaisync.errors import SparqlError, SyncError
+from kimaisync.inputs import InputError, InputLimits, KimaiId, LockMonth, Period, parse
 from kimaisync.sparql import escape
 
-MAX_BODY = 5 * 1024 * 1024  # a delta of a large batch edit is well under this
-_UUID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+log = logging.getLogger("kimaisync.receiver")
+
+MAX_BODY = 64 * 1024 * 1024  # a delta naming 20,000 work logs is about 7 MB in v0.0.1
+_UUID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+# The only thing a 503 says: nothing about where or why (the log has that), so no internals leak.
+NOT_RECORDED = "the work could not be recorded; nothing was done: please retry"
 
 
 class BadRequest(Exception):
@@ -34,7 +40,12 @@ def _bad(message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=400)
 
 
+def _not_recorded() -> JSONResponse:
+    return JSONResponse({"error": NOT_RECORDED}, status_code=503, headers={"Retry-After": "5"})
+
+
 async def _json(request: Request):
+    """The body as JSON (application/json, application/vnd.api+json or no type: all read alike)."""
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > MAX_BODY:
         raise BadRequest(f"body larger than {MAX_BODY // (1024 * 1024)} MB")
@@ -47,77 +58,61 @@ async def _json(request: Request):
         return json.loads(body or b"null")
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("body is not JSON") from None
-    except RecursionError:  # e.g. 100,000 '[': the sender's mistake, so a 400, not a 5xx
+    except RecursionError:  # e.g. 100,000 '['
         raise BadRequest("body is JSON nested too deeply") from None
 
 
-def parse_day(value, name: str) -> dt.date:
-    """yyyy-MM-dd, or an ISO datetime as the old service's cron sent (its date part)."""
-    if not isinstance(value, str):
-        raise BadRequest(f"'{name}' must be a date string such as 2025-03-01, got {value!r}")
-    try:
-        if len(value) == 10:
-            return dt.date.fromisoformat(value)
-        return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).date()
-    except ValueError:
-        raise BadRequest(f"'{name}' {value!r} is not a valid date (yyyy-MM-dd)") from None
-
-
-def parse_month_year(body) -> tuple[int, int]:
-    if not isinstance(body, dict):
-        raise BadRequest('expected {"month": 1-12, "year": 2025}')
-    out = []
-    for key, lo, hi in (("month", 1, 12), ("year", 1000, 9999)):
-        v = body.get(key)
-        if isinstance(v, str) and v.strip().isdigit():
-            v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-            raise BadRequest(f"'{key}' must be a number from {lo} to {hi}, got {body.get(key)!r}")
-        out.append(v)
-    return out[0], out[1]
-
-
-def create_app(runs: RunQueue, sparql=None) -> FastAPI:
+def create_app(runs: RunQueue, sparql=None, limits: InputLimits | None = None) -> FastAPI:
     app = FastAPI(title="timekeeper-kimai-sync receiver", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.dropped_subjects = 0  # parts of deltas dropped as not IRIs (or not triples), all time
+    limits = limits or InputLimits()
 
     @app.exception_handler(BadRequest)
     async def _bad_request(request: Request, exc: BadRequest):
         return _bad(str(exc))
 
+    @app.exception_handler(InputError)
+    async def _bad_input(request: Request, exc: InputError):
+        return _bad(str(exc))
+
     @app.exception_handler(Exception)
-    async def _not_recorded(request: Request, exc: Exception):  # e.g. the Prefect API is down
-        return JSONResponse({"error": f"the run could not be recorded in Prefect: {type(exc).__name__}: {exc}"},
-                            status_code=503)
+    async def _unrecorded(request: Request, exc: Exception):  # e.g. the Prefect API is down
+        log.warning("%s %s: not recorded: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        return _not_recorded()
 
     @app.post("/delta")
     async def delta(request: Request):
         try:
-            logs = work_logs_named(await _json(request))
+            found = parse_delta(await _json(request))
         except DeltaFormatError as err:
             return _bad(str(err))
-        if logs:  # recording the run is a blocking API call: keep it off the event loop
-            await run_in_threadpool(runs.submit, "delta", {}, frozenset(logs))
+        if found.dropped_count:
+            app.state.dropped_subjects += found.dropped_count
+            log.warning("delta: %d part(s) dropped, the rest synced: %s", found.dropped_count,
+                        "; ".join(found.dropped))
+        if found.work_logs:  # recording the run is a blocking API call: keep it off the event loop
+            await run_in_threadpool(runs.submit, "delta", {}, found.work_logs, found.dropped)
         return Response(status_code=204)
 
     @app.post("/update-queue/work-logs/{uuid}")
     async def update_queue(uuid: str):
-        if not _UUID.match(uuid):
-            return _bad(f"{uuid!r} is not a work log id")
+        if not _UUID.fullmatch(uuid):
+            return _bad(f"{ascii(uuid)[:80]} is not a work log id")
         try:
             rows = await run_in_threadpool(sparql.select, "SELECT DISTINCT ?log WHERE { ?log a cal:Vevent ; mu:uuid "
                                        f"{escape.string(uuid)} }}")
         except SparqlError as err:
-            return JSONResponse({"error": f"the triplestore could not be asked: {err}"}, status_code=503)
+            log.warning("update-queue %s: the triplestore could not be asked: %s", uuid, err)
+            return _not_recorded()
         if not rows:
             return _bad(f"{uuid!r} is not a work log")
-        await run_in_threadpool(runs.submit, "delta", {}, frozenset(r["log"] for r in rows))
+        await run_in_threadpool(runs.submit, "delta", {}, [r["log"] for r in rows])
         return Response(status_code=202)
 
     @app.put("/kimai-timesheets/{kimai_id}")
     async def orphan(kimai_id: str):
-        if not kimai_id.isdigit() or len(kimai_id) > 12:
-            return _bad(f"{kimai_id!r} is not a Kimai timesheet id")
-        await run_in_threadpool(runs.submit, "orphan", {"kimai_id": int(kimai_id)})
+        timesheet = parse(KimaiId, {"id": kimai_id})
+        await run_in_threadpool(runs.submit, "orphan", {"kimai_id": timesheet.id})
         return Response(status_code=204)
 
     @app.post("/sync-from-kimai/{what}")
@@ -132,16 +127,20 @@ def create_app(runs: RunQueue, sparql=None) -> FastAPI:
         body = await _json(request)
         if not isinstance(body, dict):
             return _bad('expected {"start": "yyyy-MM-dd", "end": "yyyy-MM-dd"}')
-        start, end = parse_day(body.get("start"), "start"), parse_day(body.get("end"), "end")
-        if start > end:
-            return _bad(f"start {start} is after end {end}")
-        await run_in_threadpool(runs.submit, "period", {"start": start.isoformat(), "end": end.isoformat()})
+        period = parse(Period, body, limits)
+        parameters = {"start": period.start.isoformat(), "end": period.end.isoformat()}
+        if period.allow_long_period:
+            parameters["allow_long_period"] = True
+        await run_in_threadpool(runs.submit, "period", parameters)
         return Response(status_code=202)
 
     @app.post("/timesheets/lock")
     async def lock(request: Request):
-        month, year = parse_month_year(await _json(request))
-        await run_in_threadpool(runs.submit, "lock", {"month": month, "year": year})
+        body = await _json(request)
+        if not isinstance(body, dict):
+            return _bad('expected {"month": 1-12, "year": 2025}')
+        chosen = parse(LockMonth, body, limits)
+        await run_in_threadpool(runs.submit, "lock", {"month": chosen.month, "year": chosen.year})
         return Response(status_code=204)
 
     return app
@@ -159,18 +158,75 @@ def flows_by_route() -> dict:
             "tasks": sync_tasks, "accounts": sync_accounts, "period": sync_work_log_period, "lock": lock_timesheets}
 
 
+class ListenError(SyncError):
+    """The receiver cannot listen where it was told to (the port is taken, the address is not ours)."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free port (read it back from ``getsockname``)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)  # a burst of deltas arrives as that many connections at once
+    except OSError as err:
+        raise ListenError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    return sock
+
+
+def deadline_protocol(header_timeout: float, body_timeout: float):
+    """uvicorn's h11 protocol, closing a connection whose client takes longer than `header_timeout`
+    seconds to send a request's headers (from the connection's start, or the end of the previous
+    answer) or `body_timeout` to send its body: a slow client would otherwise hold the connection
+    and its buffers for as long as it likes (uvicorn has no such option of its own)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    tick = min(1.0, header_timeout / 4, body_timeout / 4)
+
+    class DeadlineH11Protocol(H11Protocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._phase, self._since = None, self.loop.time()
+            self._watch = self.loop.call_later(tick, self._check)
+
+        def _check(self) -> None:
+            if self.transport.is_closing():
+                return
+            now, phase = self.loop.time(), self.conn.their_state  # h11's view: what the client still owes
+            if phase is not self._phase:
+                self._phase, self._since = phase, now
+            limit = {h11.IDLE: header_timeout, h11.SEND_BODY: body_timeout}.get(phase)
+            if limit is not None and now - self._since > limit:
+                log.info("closing a connection from %s: %s not sent within %g s", self.client,
+                         "request headers" if phase is h11.IDLE else "request body", limit)
+                self.transport.close()
+                return
+            self._watch = self.loop.call_later(tick, self._check)
+
+        def connection_lost(self, exc) -> None:
+            self._watch.cancel()
+            super().connection_lost(exc)
+
+    return DeadlineH11Protocol
+
+
 class RunningReceiver:
-    """The receiver served by uvicorn in a background thread on 127.0.0.1 (demo, tests)."""
+    """The receiver served by uvicorn in a background thread (serve, the receiver alone, the demo, tests)."""
 
-    def __init__(self, runs: RunQueue, sparql, host: str = "127.0.0.1", port: int = 0):
-        import socket
-
+    def __init__(self, runs: RunQueue, sparql, host: str = "127.0.0.1", port: int = 0, settings=None):
         import uvicorn
 
         self.runs = runs
-        self._sock = socket.create_server((host, port))
+        self._sock = _listen(host, port)
         self.url = f"http://{host}:{self._sock.getsockname()[1]}"
-        config = uvicorn.Config(create_app(runs, sparql), log_config=None, access_log=False, lifespan="off")
+        header_timeout = settings.receiver_header_timeout if settings is not None else 10.0
+        body_timeout = settings.receiver_body_timeout if settings is not None else 60.0
+        self.app = create_app(runs, sparql, settings.input_limits if settings is not None else None)
+        config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="off",
+                                http=deadline_protocol(header_timeout, body_timeout), backlog=1024)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True)
         self._thread.start()
@@ -189,4 +245,6 @@ def run_in_thread() -> RunningReceiver:
     from kimaisync.settings import load_settings
     from kimaisync.sparql.client import SparqlClient
 
-    return RunningReceiver(RunQueue(flows_by_route()), SparqlClient.from_settings(load_settings()))
+    settings = load_settings()
+    return RunningReceiver(RunQueue(flows_by_route(), grace=settings.receiver_grace_seconds),
+                           SparqlClient.from_settings(settings), settings=settings)

@@ -42,37 +42,43 @@ def deployment_ids(settings) -> dict[str, UUID]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deployments.receiver_only", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", help="address to bind (default RECEIVER_HOST; 0.0.0.0 in a semantic.works stack)")
-    parser.add_argument("--port", type=int, help="port (default RECEIVER_PORT; 80 in a semantic.works stack)")
+    parser.add_argument("--host", help="address to bind (default RECEIVER_HOST, else 127.0.0.1; 0.0.0.0 in a "
+                                       "semantic.works stack)")
+    parser.add_argument("--port", help="port (default RECEIVER_PORT, else 8080; 80 in a semantic.works stack)")
     args = parser.parse_args(argv)
 
     from kimaisync.cli.common import settings_or_exit
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(receiver_host=args.host, receiver_port=args.port)
     if settings is None:
-        return 1
+        return 2
     from kimaisync.prefect_server import export_client_auth
 
     export_client_auth(settings)  # before Prefect reads its settings: a server with a login gets it
     from prefect.settings import PREFECT_API_URL
 
-    from deployments.receiver import RunningReceiver, flows_by_route
+    from deployments.receiver import ListenError, RunningReceiver, flows_by_route
+    from deployments.journal import Journal
     from deployments.run_queue import RunQueue
     from kimaisync.sparql.client import SparqlClient
 
     if not PREFECT_API_URL.value():
         print("receiver: PREFECT_API_URL is not set: point it at the Prefect server, e.g. "
               "PREFECT_API_URL=http://127.0.0.1:4200/api", file=sys.stderr)
-        return 1
+        return 2
     try:
         ids = deployment_ids(settings)
     except RuntimeError as err:
         print(f"receiver: {err}", file=sys.stderr)
         return 1
-    host = args.host if args.host is not None else settings.receiver_host
-    port = args.port if args.port is not None else settings.receiver_port
-    receiver = RunningReceiver(RunQueue(flows_by_route(), ids, grace=settings.receiver_grace_seconds),
-                               SparqlClient.from_settings(settings), host=host, port=port)
+    try:
+        receiver = RunningReceiver(RunQueue(flows_by_route(), ids, grace=settings.receiver_grace_seconds,
+                                            journal=Journal.in_prefect_home()),
+                                   SparqlClient.from_settings(settings), host=settings.receiver_host,
+                                   port=settings.receiver_port, settings=settings)
+    except ListenError as err:
+        print(f"receiver: {err}", file=sys.stderr)
+        return 1
     print(f"receiver on {receiver.url}, Prefect {PREFECT_API_URL.value()}; {settings.describe()}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

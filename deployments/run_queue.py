@@ -3,28 +3,27 @@
 Prefect's runner and workers poll every 10 s and start a process per run: too slow for a
 work-log edit to reach Kimai in well under a second. So for each accepted request:
 
-- an executor thread here runs the flow straight away, as a flow run tagged RECEIVER_TAG;
-  async flows (the delta flow) on one event loop with one Prefect client for the process's
-  lifetime (AsyncRunner), so a run's first line comes after Prefect's few API calls and
-  nothing else;
 - a placeholder flow run of the route's deployment is recorded, scheduled a little in the
-  future (the grace time); the HTTP answer waits for it, so a 2xx means the work is in
-  Prefect's database. While its work waits here or executes, the placeholder is a lease this
-  process renews: its scheduled time is pushed forward every quarter of the grace time, so
-  serve's runner or a worker never starts a second copy of a long run (a period sync over
-  many work logs) or of one queued behind it. When this process dies, renewals stop and the
-  placeholder comes due within the grace time;
-  A delta's run is given up to FIRST seconds: when it has completed by then, its own flow run
-  is the record and no placeholder is made (recording one alongside doubled the run's time:
-  both write to Prefect's database at once);
+  future (the grace time), and the HTTP answer is given once it is: a 2xx means the work is in
+  Prefect's database, and the answer never waits for the work itself. While its work waits here
+  or executes, the placeholder is a lease this process renews: its scheduled time is pushed
+  forward every quarter of the grace time, so serve's runner or a worker never starts a second
+  copy of a long run (a period sync over many work logs) or of one queued behind it. When this
+  process dies, renewals stop and the placeholder comes due within the grace time;
+- an executor thread here runs the flow, as a flow run tagged RECEIVER_TAG; async flows (the
+  delta flow) on one event loop with one Prefect client for the process's lifetime
+  (AsyncRunner), so a run's first line comes after Prefect's few API calls and nothing else;
 - when the flow completes, the placeholder is deleted: the executed run is the record. If the
   flow fails, or this process dies first, the placeholder stays and `serve` (or a worker) runs
   it when it comes due, so nothing accepted is lost.
 
 Runs execute one at a time, in order: two runs never race to create one work log's timesheet.
-Work logs already waiting in the queue are not queued again: the queued run reads the latest
-state when it starts (coalescing the up-to-five POSTs one edit causes); such a request is
-answered once the run it joined is recorded, like the request that queued it.
+Work logs (keys) go into the delta run that is still waiting, if there is one: a burst of deltas
+becomes a few runs, each reading the latest state when it starts. A key joining a waiting run is
+written into that run's placeholder (one update for all the requests that arrived meanwhile)
+before its request is answered. A waiting run takes at most MAX_KEYS keys (Prefect refuses large
+parameters); a change naming more is recorded as several runs. Delta runs start at most every
+SPACING seconds, so a burst gathers into a run per SPACING instead of a run per request.
 """
 
 from __future__ import annotations
@@ -34,9 +33,13 @@ import datetime as dt
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from deployments.journal import Journal
 
 from kimaisync.settings import Settings
 
@@ -44,7 +47,10 @@ log = logging.getLogger("kimaisync.receiver")
 
 DEFAULT_GRACE = Settings.model_fields["receiver_grace_seconds"].default  # RECEIVER_GRACE_SECONDS
 RECEIVER_TAG = "receiver"  # on the flow runs executed here, at once (serve's recovery looks for them)
-FIRST = {"delta": 2.0}  # seconds a run of these may take before its placeholder is recorded (see submit)
+MAX_KEYS = 1000  # work-log IRIs per run: about 80 KB of parameters, well under Prefect's 512 KB
+SPACING = {"delta": 1.0}  # seconds between the starts of two runs of these
+RECORD_WAIT = 300.0  # a request waits at most this long for its run to be recorded
+MAX_REFUSED = 100  # dropped parts named in one run's parameters (about 20 KB at most)
 
 
 def route_tag(name: str) -> str:
@@ -56,30 +62,61 @@ def route_tag(name: str) -> str:
 class Job:
     name: str
     parameters: dict[str, Any]
-    keys: frozenset[str] = frozenset()
+    keys: dict[str, None] | None = None  # a keyed run (delta): its work logs, in arrival order
+    refused: list[str] = field(default_factory=list)  # what the receiver dropped from its requests
+    open: bool = True  # a keyed run takes more keys until it starts
+    version: int = 1  # bumped whenever keys or refused change
+    recorded_version: int = 0  # the version its placeholder holds
+    recording: bool = False  # a record or update of it is under way
+    failure: tuple[int, BaseException] | None = None  # the last version whose recording failed, and why
+    record_closed: bool = False  # executed and tidied: its flow run is the record
     placeholder: Any = None  # the recorded flow run, once recorded
-    recorded: threading.Event = field(default_factory=threading.Event)  # recorded, or `record_error`
-    record_error: BaseException | None = None
+    journal_row: int | None = None  # its row in the journal, while it is there
     finished: threading.Event = field(default_factory=threading.Event)  # executed here, with `outcome`
     outcome: str = ""
     lease_lost: bool = False  # the placeholder was taken (started elsewhere) before this run finished
+
+    refused_more: int = 0  # dropped parts past MAX_REFUSED, counted only
+
+    def refuse(self, what) -> None:
+        """Note what the receiver dropped from a request this run serves (a bounded list: a flood of
+        poisoned deltas must not grow the run's parameters past what Prefect takes)."""
+        for line in what:
+            if line in self.refused:
+                continue
+            if len(self.refused) < MAX_REFUSED:
+                self.refused.append(line)
+            else:
+                self.refused_more += 1
+        self.version += 1
+
+    def run_parameters(self) -> dict[str, Any]:
+        if self.keys is None:
+            return self.parameters
+        refused = self.refused + ([f"and {self.refused_more} more"] if self.refused_more else [])
+        extra = {"refused": refused} if refused else {}
+        return {**self.parameters, "work_logs": sorted(self.keys), **extra}
 
 
 class RunQueue:
     """`submit` enqueues and records (when deployments are known); one thread executes."""
 
     def __init__(self, flows: dict[str, Any], deployment_ids: dict[str, UUID] | None = None,
-                 grace: float | None = None):
+                 grace: float | None = None, journal: "Journal | None" = None):
         self.flows = flows
+        self.journal = journal
         self.deployment_ids = deployment_ids or {}
         self.grace = DEFAULT_GRACE if grace is None else grace
         self._live: set[Job] = set()  # accepted, not yet executed: their placeholders are leases to renew
         self._stopping = threading.Event()
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._waiting: dict[str, Job] = {}  # key (work log) -> the queued job that will sync it
+        self._open: dict[str, Job] = {}  # flow name -> the queued keyed job that still takes keys
+        self._last_start: dict[str, float] = {}
         self._lock = threading.Lock()
         self._busy = 0
         self._idle = threading.Condition(self._lock)
+        self._recording = threading.Condition()  # guards the recording fields of every job
         self._cleanup: queue.Queue = queue.Queue()
         self._runner: AsyncRunner | None = None
         self._api: Any = None  # one Prefect client for recording and tidying (see _client)
@@ -91,6 +128,14 @@ class RunQueue:
         self._renewer = threading.Thread(target=self._renew, name="run-queue-lease", daemon=True)
         self._renewer.start()
         self.executed: list[tuple[str, dict, str]] = []  # (flow, parameters, final state) for reports and tests
+        self._unrecorded: set[Job] = set()  # journalled, not yet (fully) recorded in Prefect
+        self._journal_lock = threading.Lock()
+        self._recorder_wake = threading.Event()
+        self._recorder: threading.Thread | None = None
+        if journal is not None:
+            self._recorder = threading.Thread(target=self._record_journalled, name="run-queue-record", daemon=True)
+            self._recorder.start()
+            self._take_up(journal.pending())
 
     # ------------------------------------------------------------------ accepting
 
@@ -116,50 +161,178 @@ class RunQueue:
                 dep, parameters=parameters,
                 state=Scheduled(scheduled_time=self._due()))
 
+    def _update(self, placeholder, parameters: dict) -> None:
+        """Write a waiting run's grown parameters into its placeholder."""
+        from prefect.exceptions import ObjectNotFound
+
+        with self._api_lock:
+            try:
+                self._client().update_flow_run(placeholder.id, parameters=parameters)
+            except ObjectNotFound:  # tidied away: its run completed, with these keys in it
+                pass
+
     def _due(self) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.grace)
 
-    def submit(self, name: str, parameters: dict, keys: frozenset[str] = frozenset()) -> bool:
-        """Accept a run; returns once it is recorded. False when every key is already waiting in
-        a queued run: then it returns once that run is recorded (raising what recording it raised)."""
+    def submit(self, name: str, parameters: dict, keys=frozenset(), refused=()) -> bool:
+        """Accept a run; returns once it is recorded (raising what recording it raised).
+
+        With `keys`: each key goes into the waiting run that already has it, else into the open
+        run of this flow (a new one when there is none, or it is full). False when every key was
+        already waiting. `refused` (what the receiver dropped from this request) goes into the
+        run's report."""
+        new: list[Job] = []
+        added = False
         with self._lock:
-            joined = {self._waiting[k] for k in keys if k in self._waiting}
-            new_keys = frozenset(k for k in keys if k not in self._waiting)
-            job = None
-            if new_keys or not keys:
-                job = Job(name, {**parameters, "work_logs": sorted(new_keys)} if keys else parameters, new_keys)
-                self._waiting.update(dict.fromkeys(new_keys, job))
+            if not keys:
+                job = Job(name, parameters)
+                new.append(job)
+                targets = {job: job.version}
+            else:
+                touched: list[Job] = []
+                for key in keys:
+                    job = self._waiting.get(key)
+                    if job is None:
+                        job = self._open.get(name)
+                        if job is None or len(job.keys) >= MAX_KEYS:
+                            job = Job(name, parameters, keys={})
+                            self._open[name] = job
+                            new.append(job)
+                        job.keys[key] = None
+                        job.version += 1
+                        self._waiting[key] = job
+                        added = True
+                    if job not in touched:
+                        touched.append(job)
+                if refused:
+                    touched[0].refuse(refused)
+                targets = {job: job.version for job in touched}
+            for job in new:
                 self._live.add(job)
                 self._busy += 1
-        if job is not None:
-            self._queue.put(job)  # execution starts now
-            self._record_job(job)
-        for other in joined:  # a coalesced request is answered once the run that will do its work is recorded
-            if not other.recorded.wait(300):
-                raise TimeoutError(f"the queued {other.name} run was not recorded in 300 s")
-            if other.record_error is not None:
-                raise other.record_error
-        return job is not None
+        for job in new:
+            self._queue.put(job)  # execution may start now
+        if self.journal is None:
+            for job, version in targets.items():
+                self._ensure_recorded(job, version)
+            return added or not keys
+        for job in targets:  # on the disk before the answer; in Prefect right after
+            self._journal(job)
+        self._recorder_wake.set()
+        return added or not keys
 
-    def _record_job(self, job: Job) -> None:
-        # A delta's run usually completes in well under a second, and then that executed flow run
-        # is the record: no placeholder is needed. Recording one meanwhile would only slow the run
-        # down (both write to Prefect's database at once). A run still going after FIRST seconds,
-        # or one that failed, gets its placeholder before the answer, as every other run does.
-        first = FIRST.get(job.name, 0.0)
+    def _journal(self, job: Job) -> None:
+        with self._journal_lock:  # one row per job, however many requests write it at once
+            with self._lock:
+                name, parameters, row, version = job.name, job.run_parameters(), job.journal_row, job.version
+                if row is None and job.record_closed:
+                    return  # completed meanwhile: nothing left to keep
+            row = self.journal.save(row, name, parameters, version)
+            with self._lock:
+                job.journal_row = row
+                self._unrecorded.add(job)
+                closed = job.record_closed
+            if closed:  # completed while being written: forget it after all
+                self.journal.forget(row)
+                with self._lock:
+                    self._unrecorded.discard(job)
+
+    def _take_up(self, rows) -> None:
+        """Accept again what a process that died left in the journal (it had answered 2xx for it);
+        what Prefect already holds is Prefect's to run, when it comes due."""
+        for row in self.journal.held_rows():
+            self.journal.forget(row)
+        for row, name, parameters in rows:
+            if name not in self.flows:
+                self.journal.forget(row)
+                continue
+            params = dict(parameters)
+            keys = params.pop("work_logs", None) if name == "delta" else None
+            refused = params.pop("refused", ()) if name == "delta" else ()
+            log.warning("taking up %s accepted before a restart: %s", name,
+                        f"{len(keys)} work logs" if keys is not None else params)
+            if keys is not None and not keys:
+                self.journal.forget(row)
+                continue
+            self.submit(name, params, keys or frozenset(), refused)
+            self.journal.forget(row)
+
+    def _record_journalled(self) -> None:
+        """Record the journalled runs in Prefect; while Prefect is away, keep trying."""
+        pause = 0.0
+        while not self._stopping.is_set():
+            if not self._recorder_wake.wait(1.0) and not self._unrecorded:
+                continue
+            self._recorder_wake.clear()
+            if pause:
+                self._stopping.wait(pause)
+            with self._lock:
+                jobs = sorted(self._unrecorded, key=lambda j: j.journal_row or 0)
+            failed = False
+            for job in jobs:
+                try:
+                    self._ensure_recorded(job, job.version)
+                except Exception as exc:  # noqa: BLE001 - kept in the journal; tried again
+                    if not failed and pause == 0.0:
+                        log.warning("could not record the %s run in Prefect (kept on disk, retrying): %s",
+                                    job.name, exc)
+                    failed = True
+                    with self._recording:
+                        job.failure = None  # the next round tries again
+                    continue
+                if job.placeholder is not None:
+                    self.journal.held(job.journal_row, job.recorded_version)
+                with self._lock:
+                    settled = job.record_closed or (not job.open and job.recorded_version >= job.version)
+                    if job.recorded_version >= job.version or job.record_closed:
+                        self._unrecorded.discard(job)
+                    done = settled and job.finished.is_set()
+                if done:  # its run failed and Prefect holds its retry, or it completed: the disk copy goes
+                    self.journal.forget(job.journal_row)
+            pause = min(5.0, max(0.5, pause * 2)) if failed else 0.0
+            if failed:
+                self._recorder_wake.set()
+
+    def _ensure_recorded(self, job: Job, version: int) -> None:
+        """Return once the job's placeholder holds `version` (or its executed run is the record).
+
+        One request at a time records a job; the requests that arrive meanwhile are written by the
+        next call, all at once."""
+        deadline = time.monotonic() + RECORD_WAIT
+        with self._recording:
+            while True:
+                if job.record_closed or job.recorded_version >= version:
+                    return
+                if job.failure is not None and job.failure[0] >= version:
+                    raise job.failure[1]
+                if not job.recording:
+                    job.recording = True
+                    break
+                if not self._recording.wait(min(1.0, max(0.0, deadline - time.monotonic()))) \
+                        and time.monotonic() > deadline:
+                    raise TimeoutError(f"the {job.name} run was not recorded in {RECORD_WAIT:g} s")
+        writing = version
         try:
-            if first and job.finished.wait(first) and job.outcome == "COMPLETED":
-                return
-            job.placeholder = self._record(job.name, job.parameters)
+            with self._lock:
+                writing, parameters = job.version, job.run_parameters()
+            if job.placeholder is None:
+                job.placeholder = self._record(job.name, parameters)
+            else:
+                self._update(job.placeholder, parameters)
+            with self._recording:
+                job.recorded_version = max(job.recorded_version, writing)
         except BaseException as exc:
-            job.record_error = exc
+            with self._recording:
+                job.failure = (writing, exc)
             raise
         finally:
-            job.recorded.set()
+            with self._recording:
+                job.recording = False
+                self._recording.notify_all()
 
     # ------------------------------------------------------------------ executing
 
-    def _execute(self, job: Job) -> str:
+    def _execute(self, job: Job, parameters: dict) -> str:
         from prefect import tags
 
         flow = self.flows[job.name]
@@ -167,11 +340,11 @@ class RunQueue:
         if getattr(flow, "isasync", False):  # the delta flow: on the long-lived loop and clients
             async def run():
                 with tags(*marks):
-                    return await flow(**job.parameters, return_state=True)
+                    return await flow(**parameters, return_state=True)
             state = self._async_runner().run(run)
         else:
             with tags(*marks):
-                state = flow(**job.parameters, return_state=True)
+                state = flow(**parameters, return_state=True)
         outcome = state.type.value
         self._cleanup.put((job, outcome))  # the next run need not wait for the record to be tidied
         return outcome
@@ -183,7 +356,17 @@ class RunQueue:
             if item is None:
                 return
             job, outcome = item
-            job.recorded.wait(120)
+            with self._recording:  # a recording under way finishes first (or its placeholder would stay)
+                self._recording.wait_for(lambda: not job.recording, timeout=120)
+                if outcome == "COMPLETED":
+                    job.record_closed = True
+            if self.journal is not None:
+                with self._lock:
+                    held = outcome == "COMPLETED" or job.recorded_version >= job.version
+                    if outcome == "COMPLETED":
+                        self._unrecorded.discard(job)
+                if held:  # else the recorder forgets it once Prefect holds the run's retry
+                    self.journal.forget(job.journal_row)
             try:
                 if job.placeholder is not None and outcome == "COMPLETED" and not job.lease_lost:
                     with self._api_lock:  # the executed run is the record now
@@ -198,21 +381,35 @@ class RunQueue:
                     self._busy -= 1
                     self._idle.notify_all()
 
+    def _take(self, job: Job) -> dict:
+        """Close a job to new keys and give the parameters it runs with."""
+        spacing = SPACING.get(job.name, 0.0)
+        if spacing and job.keys is not None:  # meanwhile the job keeps taking keys
+            wait = self._last_start.get(job.name, -spacing) + spacing - time.monotonic()
+            if wait > 0:
+                self._stopping.wait(wait)
+            self._last_start[job.name] = time.monotonic()
+        with self._lock:
+            job.open = False
+            if self._open.get(job.name) is job:
+                del self._open[job.name]
+            for key in job.keys or ():  # a change from now on needs a new run
+                if self._waiting.get(key) is job:
+                    del self._waiting[key]
+            return job.run_parameters()
+
     def _work(self) -> None:
         while True:
             job = self._queue.get()
             if job is None:
                 return
-            with self._lock:
-                for key in job.keys:  # a change from now on needs a new run
-                    if self._waiting.get(key) is job:
-                        del self._waiting[key]
+            parameters = self._take(job)
             try:
-                outcome = self._execute(job)
+                outcome = self._execute(job, parameters)
             except Exception as exc:  # noqa: BLE001 - a failed run must not stop the queue
                 log.error("run %s failed: %s", job.name, exc)
                 outcome = "CRASHED"
-            self.executed.append((job.name, job.parameters, outcome))
+            self.executed.append((job.name, parameters, outcome))
             job.outcome = outcome
             with self._lock:
                 self._live.discard(job)  # a failed run's placeholder now comes due: its retry
@@ -275,6 +472,9 @@ class RunQueue:
         self._cleanup.put(None)
         self._tidier.join(timeout=30)
         self._renewer.join(timeout=30)
+        if self._recorder is not None:
+            self._recorder_wake.set()
+            self._recorder.join(timeout=30)
         if self._runner is not None:
             self._runner.stop()
         with self._api_lock:

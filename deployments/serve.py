@@ -136,18 +136,19 @@ def pause_schedules(deployment_ids, timeout: float = SHUTDOWN_PAUSE_SECONDS) -> 
     return asyncio.run(bounded())
 
 
-def run_serve(host: str, port: int) -> int:
+def run_serve(host: str, port: int, settings=None) -> int:
     import asyncio
 
     from prefect.exceptions import TerminationSignal
     from prefect.runner import Runner
 
+    from deployments.journal import Journal
     from deployments.receiver import RunningReceiver, flows_by_route
     from deployments.run_queue import RunQueue
     from kimaisync.settings import load_settings
     from kimaisync.sparql.client import SparqlClient
 
-    settings = load_settings()
+    settings = settings or load_settings()
     deps = build_deployments(settings)
     # What prefect.serve() does, in two steps: each deployment is registered once (serve() would
     # register them all again after we did, to learn their ids, and every registration makes
@@ -160,8 +161,8 @@ def run_serve(host: str, port: int) -> int:
     for line in recover_interrupted_runs(set(ids.values())):
         print(f"kimai-sync serve: {line}", flush=True)
     runs = RunQueue(flows_by_route(), {route: ids[name] for route, name in route_deployment_names(settings).items()},
-                    grace=settings.receiver_grace_seconds)
-    receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port)
+                    grace=settings.receiver_grace_seconds, journal=Journal.in_prefect_home())
+    receiver = RunningReceiver(runs, SparqlClient.from_settings(settings), host=host, port=port, settings=settings)
     print(f"kimai-sync serve: receiver on {receiver.url}, {len(deps)} deployments; {settings.describe()}",
           flush=True)
     print(f"kimai-sync serve: {prefect_api_line()}", flush=True)

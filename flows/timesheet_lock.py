@@ -8,7 +8,6 @@ implementation); the lock happens only when every one of them is in the tracker,
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 from prefect import flow, task
@@ -17,6 +16,7 @@ from prefect.utilities.annotations import quote
 
 from flows.worklog_period import plan_options
 from kimaisync.errors import TrackerConfigError, TrackerError
+from kimaisync.inputs import InputLimits, LockMonth, parse
 from kimaisync.plan.lock import LockDecision, decide
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.reconcile import hours_per_person, reconciliation
@@ -35,13 +35,10 @@ from tasks.writer import work_log_writer
 from tasks.worklogs import list_entries, plan_work_logs, read_kimai_period, read_timekeeper_period, sync_work_logs
 
 
-def month_bounds(month: int, year: int) -> tuple[dt.date, dt.date]:
-    """First and last day; ValueError saying what is wrong for anything but 1-12 and a 4-digit year."""
-    if isinstance(month, bool) or not isinstance(month, int) or not 1 <= month <= 12:
-        raise ValueError(f"month must be a number from 1 to 12, got {month!r}")
-    if isinstance(year, bool) or not isinstance(year, int) or not 1000 <= year <= 9999:
-        raise ValueError(f"year must be a four-digit number, got {year!r}")
-    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
+def month_bounds(month, year, limits: InputLimits | None = None) -> tuple[dt.date, dt.date]:
+    """First and last day; InputError (a ValueError) saying what is wrong, as the CLI and the receiver say it."""
+    chosen = parse(LockMonth, {"month": month, "year": year}, limits)
+    return chosen.first_day, chosen.last_day
 
 
 @task(name="read-month-timesheets", cache_policy=NO_CACHE)
@@ -112,11 +109,12 @@ def lock_timesheets(month: int | None = None, year: int | None = None, force: bo
     if month is None and year is None:
         last_month = dt.date.today().replace(day=1) - dt.timedelta(days=1)
         month, year = last_month.month, last_month.year
-    try:
-        first, last = month_bounds(month, year)
+    settings = load_settings()
+    try:  # the bounds the CLI and the receiver check, for a run started from the UI
+        first, last = month_bounds(month, year, settings.input_limits)
     except ValueError as err:
         return refuse("timesheet-lock", str(err))
-    settings = load_settings()
+    month, year = first.month, first.year
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
     report = RunReport(f"Timesheet lock {year}-{month:02d}", dry_run=dry_run)

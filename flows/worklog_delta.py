@@ -18,8 +18,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.settings import get_current_settings
 
 from flows.worklog_period import plan_options
-from kimaisync.errors import EntryNotFound
+from kimaisync.errors import EntryNotFound, TrackerAuthError
+from kimaisync.inputs import iri_problem
 from kimaisync.rdf.graphs import Graphs
+from kimaisync.report import RunReport
 from kimaisync.settings import load_settings
 from kimaisync.sparql.client import SparqlClient
 from kimaisync.store import worklogs as store
@@ -79,32 +81,19 @@ def read_affected(sparql: SparqlClient, tracker: Tracker, settings, iris: list[s
         if session is None:
             continue
         dates = sorted(d for u, d in scope if u == uid)
-        listed += session.entries(dates[0], dates[-1], user=uid)
+        try:
+            listed += session.entries(dates[0], dates[-1], user=uid)
+        except TrackerAuthError as err:  # that person's credential is refused: they are skipped, not the run
+            if not tracker.capabilities.per_person:
+                raise
+            no_session[uid] = str(err)
     seen = {t.id for t in listed}
     listed += [t for t in before if t.id not in seen]
     return snap, TrackerPeriod(listed, users, missing, warnings, no_session), frozenset(scope)
 
 
-# Its result is not kept (the report is in its artifacts), and with a storage of its own the
-# engine does not ask the server for the default one: a round trip less before the first line.
-NO_LOOKUP_STORAGE = get_current_settings().results.local_storage_path
-
-
-@flow(name="work-log-delta-sync", persist_result=False, result_storage=NO_LOOKUP_STORAGE, flow_run_name=delta_name)
-async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> dict:
-    """Sync these work logs (IRIs) and the days they touch; IRIs that are no work log are ignored.
-
-    Args:
-        work_logs: IRIs of the work logs that changed (cal:Vevent resources); a deleted one removes its timesheet.
-        dry_run: Plan and report only: write nothing to Kimai or the triplestore.
-
-    Async only so that it ends at once: a sync flow waits up to a second for Prefect's heartbeat
-    thread on exit (docs/performance.md), which the next delta would wait behind. Its steps run as plain calls in the flow's own run,
-    not as task runs: a delta is one small batch, a task run's start-up cost more than its work
-    (and held up the Kimai write), and a failed delta run is retried as a whole (run_queue)."""
-    settings = load_settings()
-    graphs = Graphs.from_settings(settings)
-    sparql = SparqlClient.from_settings(settings)
+async def _sync(settings, graphs, sparql, work_logs: list[str], dry_run: bool) -> tuple[RunReport, str]:
+    """Read, plan, apply and report the work logs named (and the days they touch); the report and its title."""
     # No period run reads and writes meanwhile (serve runs the fallback in a process of its own):
     # see tasks.writer.
     async with work_log_writer_async(settings, dry_run=dry_run):
@@ -125,6 +114,45 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False) -> 
     ignored = sorted(set(work_logs) - {l.uri for l in snap.work_logs} - set(snap.dangling))
     for iri in ignored:
         report.add("work-log", iri, "skipped", f"not a work log (no cal:Vevent, no {tracker.title} id): nothing to sync")
+    return report, title
+
+
+# Its result is not kept (the report is in its artifacts), and with a storage of its own the
+# engine does not ask the server for the default one: a round trip less before the first line.
+NO_LOOKUP_STORAGE = get_current_settings().results.local_storage_path
+
+
+@flow(name="work-log-delta-sync", persist_result=False, result_storage=NO_LOOKUP_STORAGE, flow_run_name=delta_name)
+async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False, refused: list[str] | None = None) -> dict:
+    """Sync these work logs (IRIs) and the days they touch; IRIs that are no work log are ignored.
+
+    Args:
+        work_logs: IRIs of the work logs that changed (cal:Vevent resources); a deleted one removes its timesheet.
+            A string that is no IRI is reported and left alone.
+        dry_run: Plan and report only: write nothing to Kimai or the triplestore.
+        refused: What the receiver dropped from the deltas this run syncs (subjects that are no IRI), one
+            row of the report each.
+
+    Async only so that it ends at once: a sync flow waits up to a second for Prefect's heartbeat
+    thread on exit (docs/performance.md), which the next delta would wait behind. Its steps run as plain calls in the flow's own run,
+    not as task runs: a delta is one small batch, a task run's start-up cost more than its work
+    (and held up the Kimai write), and a failed delta run is retried as a whole (run_queue)."""
+    settings = load_settings()
+    graphs = Graphs.from_settings(settings)
+    sparql = SparqlClient.from_settings(settings)
+    # The receiver drops what is no IRI; a run started otherwise (the UI) gets the same check, so
+    # a bad string is a row of the report, never a failed run or a broken query.
+    not_iris = {w: why for w in work_logs if (why := iri_problem(w))}
+    work_logs = [w for w in work_logs if w not in not_iris]
+    if work_logs:
+        report, title = await _sync(settings, graphs, sparql, work_logs, dry_run)
+    else:
+        title = delta_words(0)
+        report = RunReport(title[0].upper() + title[1:], dry_run=dry_run)
+    for text, why in not_iris.items():
+        report.add("work-log", ascii(text)[:80], "skipped", f"not an IRI ({why}): nothing to sync")
+    for what in refused or ():
+        report.add("delta", "dropped by the receiver", "skipped", str(what)[:200])
     publish_report(report, key="work-log-delta")
     return await finish_async("work-log-delta-sync", report.summary(), verdict(report),
                               name=title + (" (dry run)" if dry_run else ""))

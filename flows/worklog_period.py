@@ -15,6 +15,7 @@ from prefect import flow
 from prefect.utilities.annotations import quote
 
 from kimaisync.gctune import fewer_collections
+from kimaisync.inputs import InputError, Period, parse
 from kimaisync.plan.worklogs import PlanOptions
 from kimaisync.rdf.graphs import Graphs
 from kimaisync.reconcile import differences, differences_first, reconciliation
@@ -53,7 +54,8 @@ def hours_table_help(title: str, name: str) -> str:
 
 
 @flow(name="work-log-period-sync", log_prints=True, flow_run_name=period_name)
-def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, force: bool = False) -> dict:
+def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, force: bool = False,
+                         allow_long_period: bool = False) -> dict:
     """Sync the work logs dated from `start` to `end` (inclusive) to the configured tracker (Kimai 2 by default).
 
     Args:
@@ -61,10 +63,15 @@ def sync_work_log_period(start: dt.date, end: dt.date, dry_run: bool = False, fo
         end: Last day of the period (YYYY-MM-DD), included; not before start.
         dry_run: Plan and report only: write nothing to Kimai or the triplestore.
         force: Delete Kimai timesheets even when the deletion guard would refuse (many deletions at once).
+        allow_long_period: Sync a period of more than 400 days (refused without it, as a likely typo).
     """
-    if end < start:
-        return refuse("work-log-period-sync", f"start {start} is after end {end}: give the earlier day as start")
     settings = load_settings()
+    try:  # the bounds the CLI and the receiver check, checked again for a run started from the UI
+        period = parse(Period, {"start": start, "end": end, "allow_long_period": allow_long_period},
+                       settings.input_limits)
+    except InputError as err:
+        return refuse("work-log-period-sync", str(err))
+    start, end = period.start, period.end
     graphs = Graphs.from_settings(settings)
     sparql = SparqlClient.from_settings(settings)
     with fewer_collections(), open_tracker(settings) as tracker:

@@ -40,9 +40,9 @@ DISABLED = _person("disabled", "person disabled in {t}", "people disabled in {t}
                    "else nothing: their work logs stay out of {t}")
 USER_GONE = _person("user-gone", "person whose {t} user was deleted", "people whose {t} user was deleted",
                     "link the person to their current {t} account in Timekeeper, or remove the stale link")
-NO_CREDENTIAL = _person("no-credential", "person whose {t} login has no credential for the sync",
-                        "people whose {t} login has no credential for the sync",
-                        "add their login and personal token or password to the tracker's credentials file "
+NO_CREDENTIAL = _person("no-credential", "person whose {t} login has no working credential for the sync",
+                        "people whose {t} login has no working credential for the sync",
+                        "add or renew their login and personal token or password in the tracker's credentials file "
                         "(Timi: TIMI_CREDENTIALS_FILE, Kimai 1: KIMAI1_CREDENTIALS_FILE)")
 SEVERAL_ACCOUNTS = _person("several-accounts", "person with several {t} accounts",
                            "people with several {t} accounts", "unlink all but one in Timekeeper")

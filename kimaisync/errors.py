@@ -202,6 +202,9 @@ class TimiValidationError(TimiError, RecordRejected):
         self.details = details or ValidationDetails()
         super().__init__(f"{message}: {self.details.summary()}", **kw)
 
+    def rejection(self) -> str:
+        return self.details.summary()
+
 
 class TimiNotFoundError(TimiError, EntryNotFound):
     """404: no such record for this person's token (another person's entry is not there for it)."""

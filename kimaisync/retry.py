@@ -13,6 +13,8 @@ was lost may create the record twice.
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Callable, TypeVar
 
 from kimaisync.errors import Transient, is_retryable
@@ -24,6 +26,25 @@ MAX_DELAY = 30.0
 
 OnRetry = Callable[[BaseException, int, float], None]
 """Called before each wait with (the error, the number of the attempt that failed, seconds to wait)."""
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """A Retry-After header as seconds (any HTTP tracker): either a number of seconds or an HTTP date; None if absent/unreadable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max((when - now).total_seconds(), 0.0)
 
 
 def retry_delay(exc: BaseException, attempt: int, *, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:

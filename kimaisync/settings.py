@@ -11,6 +11,7 @@ have names of their own and are required only when that tracker is selected
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import warnings
@@ -25,6 +26,7 @@ from pydantic_core import InitErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kimaisync.errors import ConfigurationError
+from kimaisync.inputs import InputLimits
 from kimaisync.pg_lock import plain_dsn
 from kimaisync.pg_lock import where as lock_where
 
@@ -63,6 +65,7 @@ EXAMPLES = {
     "EGROUPWARE_USER": "EGROUPWARE_USER=timekeeper-sync",
     "EGROUPWARE_PASSWORD": "EGROUPWARE_PASSWORD=<the user's password, or an app token for all users: token<id>_...>",
     "EGROUPWARE_ACCOUNT_SERVICE_HOMEPAGE": "EGROUPWARE_ACCOUNT_SERVICE_HOMEPAGE=https://egw.example.org",
+    "EGROUPWARE_MIRROR_DIR": "EGROUPWARE_MIRROR_DIR=/data/egroupware-mirror",
     "MU_SPARQL_ENDPOINT": "MU_SPARQL_ENDPOINT=http://database:8890/sparql",
     "MU_SPARQL_UPDATE_ENDPOINT": "MU_SPARQL_UPDATE_ENDPOINT=http://127.0.0.1:7878/update",
     "KIMAI_GRAPH": "KIMAI_GRAPH=http://mu.semte.ch/graphs/kimai",
@@ -83,27 +86,29 @@ EXAMPLES = {
     "RECEIVER_HOST": "RECEIVER_HOST=0.0.0.0",
     "RECEIVER_PORT": "RECEIVER_PORT=80",
     "RECEIVER_GRACE_SECONDS": "RECEIVER_GRACE_SECONDS=60",
+    "RECEIVER_HEADER_TIMEOUT": "RECEIVER_HEADER_TIMEOUT=10",
+    "RECEIVER_BODY_TIMEOUT": "RECEIVER_BODY_TIMEOUT=60",
+    "YEAR_MIN": "YEAR_MIN=2000",
+    "YEAR_MAX": "YEAR_MAX=2100",
 }
 
 MIN_RECEIVER_GRACE = 20.0  # runners and workers take runs due within 10 s; a renewal every grace/4 must stay ahead
 
 
 def validate_cron(expr: str) -> str:
-    """Accept 5-field cron and the old service's 6-field form with a leading seconds field."""
+    """A cron expression Prefect can run: 5 fields, or the old service's 6 with a leading seconds
+    field that must be 0 (Prefect fires on the minute; other seconds would be silently lost)."""
+    from cronsim import CronSim, CronSimError
+
     fields = expr.split()
     if len(fields) not in (5, 6):
-        raise ValueError(f"expected 5 fields (or 6 with seconds first), got {len(fields)}")
-    allowed = set("0123456789*/,-?LW#")
-    names = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-             "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
-    for f in fields:
-        rest = f.upper()
-        for n in names:
-            rest = rest.replace(n, "")
-        if not rest and f:
-            continue
-        if not set(rest) <= allowed:
-            raise ValueError(f"field {f!r} is not a cron field")
+        raise ValueError(f"not a cron expression: expected 5 fields (or 6 with seconds first), got {len(fields)}")
+    if len(fields) == 6 and fields[0] not in ("0", "00"):
+        raise ValueError(f"the seconds field must be 0 (runs start on the minute), not {fields[0]!r}")
+    try:
+        CronSim(" ".join(fields[-5:]), dt.datetime(2025, 1, 1))
+    except CronSimError as err:
+        raise ValueError(f"not a cron expression: {str(err).lower() or 'invalid'}") from None
     return expr
 
 
@@ -130,6 +135,9 @@ class Settings(BaseSettings):
     egroupware_user: str | None = None
     egroupware_password: SecretStr | None = None
     egroupware_account_service_homepage: str | None = None  # default: the origin of EGROUPWARE_URL
+    # Where each person's collection is kept between runs, so the next run reads only what changed
+    # (kimaisync/trackers/egroupware/mirror.py); unset: every run reads each collection whole.
+    egroupware_mirror_dir: str | None = None
     fallback_sync_cron: str = "0 0 */2 * * *"
     resource_base_uri: str = DEFAULT_RESOURCE_BASE_URI
     workspace_uri: str = DEFAULT_WORKSPACE_URI
@@ -180,6 +188,13 @@ class Settings(BaseSettings):
     # How long an accepted request's recorded run waits for the receiver that took it before serve
     # or a worker may run it (deployments.run_queue).
     receiver_grace_seconds: float = 60.0
+    # A client gets this long to send a request's headers, and then its body (a slow client holds a
+    # connection and its memory: it is closed).
+    receiver_header_timeout: float = Field(default=10.0, gt=0, le=600)
+    receiver_body_timeout: float = Field(default=60.0, gt=0, le=3600)
+    # Years a period, a month or a date we are sent may lie in (kimaisync.inputs).
+    year_min: int = Field(default=2000, ge=1900, le=9000)
+    year_max: int = Field(default=2100, ge=1900, le=9000)
     # Timi (TRACKER=timi; docs/trackers/timi.md): personal tokens, one per login e-mail, in a JSON file.
     timi_endpoint: AnyHttpUrl = AnyHttpUrl(DEFAULT_TIMI_ENDPOINT)
     timi_credentials_file: Path | None = None
@@ -309,6 +324,21 @@ class Settings(BaseSettings):
             raise ValueError("names no host")
         return SecretStr(dsn)
 
+    @field_validator("year_max")
+    @classmethod
+    def _years(cls, v: int, info) -> int:
+        if "year_min" in info.data and info.data["year_min"] > v:
+            raise ValueError(f"is before YEAR_MIN {info.data['year_min']}")
+        return v
+
+    @field_validator("receiver_host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        v = v.strip()
+        if not v or any(c.isspace() or c in "/@?#" for c in v) or not v.isascii():
+            raise ValueError(f"{v!r} is not a host name or address to listen on")
+        return v
+
     @field_validator("prefect_server_api_auth_string", "prefect_api_auth_string", mode="before")
     @classmethod
     def _auth_string(cls, v):
@@ -388,6 +418,10 @@ class Settings(BaseSettings):
     def writer_lock_dsn(self) -> str | None:
         """Where the work-log writer lock lives across machines (a secret: it may hold a password)."""
         return self.writer_lock_database_url.get_secret_value() if self.writer_lock_database_url else None
+
+    @property
+    def input_limits(self) -> InputLimits:
+        return InputLimits(self.year_min, self.year_max)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import islice
 
@@ -95,9 +96,22 @@ def list_entries(tracker: Tracker, snap: TimekeeperSnapshot | None, start: dt.da
     if not tracker.capabilities.per_person:
         return tracker.session(None).entries(start, end), {}
     sessions, problems = _sessions(tracker, snap or TimekeeperSnapshot(), users)
+
+    def read(item):
+        uid, session = item
+        try:
+            return uid, session.entries(start, end, user=uid), None
+        except TrackerAuthError as err:  # that person's credential is refused: they are skipped, not the run
+            return uid, [], str(err)
+
     out: list[Entry] = []
-    for uid, session in sessions.items():
-        out += session.entries(start, end, user=uid)
+    # Each person's session is its own credential (and, at a rationing tracker, its own budget):
+    # their reads go side by side, `tracker.concurrency` at a time.
+    with ThreadPoolExecutor(max_workers=max(1, min(tracker.concurrency, len(sessions)))) as pool:
+        for uid, rows, problem in pool.map(read, sessions.items()):
+            out += rows
+            if problem is not None:
+                problems[uid] = problem
     return out, problems
 
 
@@ -111,7 +125,10 @@ def fetch_held(tracker: Tracker, snap: TimekeeperSnapshot, ids: set) -> tuple[li
     found, missing = [], set(ids)
     for session in _sessions(tracker, snap)[0].values():
         if missing:
-            got, _ = session.get_many(missing)
+            try:
+                got, _ = session.get_many(missing)
+            except TrackerAuthError:  # refused credential: list_entries has named that person already
+                continue
             found += got
             missing -= {e.id for e in got}
     return found, missing

@@ -44,7 +44,7 @@ def run(args) -> int:
 
     settings = settings_or_exit()
     if settings is None:
-        return 1
+        return 2
     print(f"settings: ok ({settings.describe()})")
     for var, value in settings.shown():
         print(f"  {var}={value}")

@@ -8,6 +8,7 @@ import sys
 import warnings
 
 from kimaisync.errors import ConfigurationError
+from kimaisync.inputs import InputLimits
 from kimaisync.settings import Settings, load_settings
 
 
@@ -15,20 +16,39 @@ class UsageError(Exception):
     """Bad input on the command line: exit 2 before any request."""
 
 
-def settings_or_exit() -> Settings | None:
-    """Settings, or None after printing one line per problem (the caller exits 1)."""
+def settings_or_exit(**flags) -> Settings | None:
+    """Settings, or None after printing one line per problem (the caller exits 2: bad input).
+
+    `flags` are command-line values that override a setting (`receiver_port="99999"`): checked by
+    the same model, and named as the flag in a problem line."""
+    given = {k: v for k, v in flags.items() if v is not None}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            s = load_settings()
+            s = load_settings(**given)
         except ConfigurationError as err:
             print("Configuration problems:", file=sys.stderr)
             for line in err.problems:
+                var = line.split(":", 1)[0]
+                if var.lower() in given:  # a flag's value, not the environment's
+                    line = f"--{var.lower().removeprefix('receiver_')}{line[len(var):]}"
+                    line = line.split("; example:", 1)[0]
                 print(f"  {line}", file=sys.stderr)
             return None
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     return s
+
+
+def input_limits() -> InputLimits:
+    """The settings' year window, for checking arguments before anything else (when the settings
+    do not load, the defaults: their problems are said right after)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return load_settings().input_limits
+        except ConfigurationError:
+            return InputLimits()
 
 
 class _NotTheTemporaryServerLines(logging.Filter):

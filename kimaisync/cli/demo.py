@@ -7,6 +7,7 @@ from __future__ import annotations
 DEMOS = {
     "egroupware": "deployments.demo_egroupware:run_egroupware_demo",
     "timi": "deployments.demo_timi:run_timi_demo",
+    "kimai1": "deployments.demo_kimai1:run_demo",
 }
 
 

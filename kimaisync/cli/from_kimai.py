@@ -39,7 +39,7 @@ def _print_plan(summary: dict) -> None:
 def run(args) -> int:
     settings = settings_or_exit()
     if settings is None:
-        return 1
+        return 2
     if not use_prefect_server(settings, "from-kimai"):
         return 1
     from flows.accounts import sync_accounts

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from kimaisync.cli.common import print_summary, settings_or_exit, use_prefect_server
+from kimaisync.cli.common import input_limits, print_summary, settings_or_exit, use_prefect_server
 
 
 def register(sub) -> None:
@@ -20,24 +20,21 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from flows.timesheet_lock import month_bounds
+    from kimaisync.inputs import InputError, LockMonth, parse
 
     try:
-        month, year = int(args.month), int(args.year)
-        if len(args.year.strip()) != 4:
-            raise ValueError(f"year must be a four-digit number, got {args.year!r}")
-        month_bounds(month, year)
-    except ValueError as err:
-        msg = str(err) if "must be" in str(err) else f"MONTH and YEAR must be numbers, got {args.month!r} {args.year!r}"
-        print(f"kimai-sync lock-timesheets: {msg}", file=sys.stderr)
+        chosen = parse(LockMonth, {"month": args.month, "year": args.year}, input_limits())
+    except InputError as err:
+        print(f"kimai-sync lock-timesheets: {err}", file=sys.stderr)
         return 2
     settings = settings_or_exit()
     if settings is None:
-        return 1
+        return 2
     if not use_prefect_server(settings, "lock-timesheets"):
         return 1
     from flows.timesheet_lock import lock_timesheets
 
+    month, year = chosen.month, chosen.year
     summary = lock_timesheets(month=month, year=year, force=args.force, dry_run=args.dry_run)
     print_summary(summary)
     for row in summary["people"]:

@@ -15,18 +15,20 @@ def register(sub) -> None:
                                    "routes. In a semantic.works stack: --host 0.0.0.0 --port 80. Without "
                                    "PREFECT_API_URL it also runs Prefect's server and UI on "
                                    "PREFECT_SERVER_API_HOST:PREFECT_SERVER_API_PORT (default 127.0.0.1:4200); bound "
-                                   "beyond loopback it needs PREFECT_SERVER_API_AUTH_STRING.")
-    p.add_argument("--host", help="address to bind (default RECEIVER_HOST, 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default RECEIVER_PORT, 8080)")
+                                   "beyond loopback it needs PREFECT_SERVER_API_AUTH_STRING. Exit 2 on a bad "
+                                   "setting or flag, before anything starts.")
+    # Checked with the settings (RECEIVER_HOST, RECEIVER_PORT), so a bad value is one line, exit 2.
+    p.add_argument("--host", help="address to listen on (default RECEIVER_HOST, else 127.0.0.1)")
+    p.add_argument("--port", help="port to listen on (default RECEIVER_PORT, else 8080)")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
     from kimaisync import prefect_server
 
-    settings = settings_or_exit()
+    settings = settings_or_exit(receiver_host=args.host, receiver_port=args.port)
     if settings is None:
-        return 1
+        return 2
     server = None
     if not settings.prefect_api_url:
         refusal = prefect_server.bind_refusal(settings)
@@ -56,9 +58,7 @@ def run(args) -> int:
     try:
         from deployments.serve import run_serve
 
-        host = args.host if args.host is not None else settings.receiver_host
-        port = args.port if args.port is not None else settings.receiver_port
-        return run_serve(host, port)
+        return run_serve(settings.receiver_host, settings.receiver_port, settings)
     finally:
         if server is not None:
             server.stop()

@@ -3,10 +3,9 @@ configured tracker (`TRACKER`; Kimai 2 by default) with the period flow."""
 
 from __future__ import annotations
 
-import datetime as dt
 import sys
 
-from kimaisync.cli.common import UsageError, print_summary, settings_or_exit, use_prefect_server
+from kimaisync.cli.common import input_limits, print_summary, settings_or_exit, use_prefect_server
 
 
 def register(sub) -> None:
@@ -19,23 +18,10 @@ def register(sub) -> None:
         p.add_argument("end", help="last day, YYYY-MM-DD")
         p.add_argument("--dry-run", action="store_true", help="print the plan, write nothing")
         p.add_argument("--force", action="store_true", help="delete even when the deletion guard would refuse")
+        p.add_argument("--allow-long-period", action="store_true",
+                       help="sync a period longer than 400 days (refused without it, as a likely typo)")
         p.add_argument("--report", metavar="FILE.csv", help="write the hours reconciliation table to this CSV file")
         p.set_defaults(run=run)
-
-
-def parse_period(start: str, end: str) -> tuple[dt.date, dt.date]:
-    """Two YYYY-MM-DD dates, START ≤ END; UsageError naming what is wrong otherwise."""
-    days = []
-    for name, value in (("START", start), ("END", end)):
-        try:
-            if len(value) != 10:
-                raise ValueError
-            days.append(dt.date.fromisoformat(value))
-        except ValueError:
-            raise UsageError(f"{name} {value!r} is not a date in the form YYYY-MM-DD (e.g. 2025-03-01)") from None
-    if days[0] > days[1]:
-        raise UsageError(f"START {start} is after END {end}")
-    return days[0], days[1]
 
 
 def write_hours_csv(rows: list[dict], path: str) -> None:
@@ -51,19 +37,23 @@ def write_hours_csv(rows: list[dict], path: str) -> None:
 
 
 def run(args) -> int:
+    from kimaisync.inputs import InputError, Period, parse
+
     try:
-        start, end = parse_period(args.start, args.end)
-    except UsageError as err:
+        period = parse(Period, {"start": args.start, "end": args.end, "allow_long_period": args.allow_long_period},
+                       input_limits())
+    except InputError as err:
         print(f"kimai-sync {args.verb}: {err}", file=sys.stderr)
         return 2
     settings = settings_or_exit()
     if settings is None:
-        return 1
+        return 2
     if not use_prefect_server(settings, "to-kimai"):
         return 1
     from flows.worklog_period import sync_work_log_period
 
-    summary = sync_work_log_period(start=start, end=end, dry_run=args.dry_run, force=args.force)
+    summary = sync_work_log_period(start=period.start, end=period.end, dry_run=args.dry_run, force=args.force,
+                                   allow_long_period=period.allow_long_period)
     if args.report:
         write_hours_csv(summary.get("hours", []), args.report)
     print_summary(summary)

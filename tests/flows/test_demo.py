@@ -52,3 +52,20 @@ def test_demo_with_timi_ends_matching_and_prints_no_token(tmp_path):
     address = re.search(r"Oxigraph at http://([\d.]+:\d+)/", out).group(1)
     assert not _oxigraph_serving(address)
     assert "abc123" not in out + proc.stderr and "token-2" not in out + proc.stderr  # tokens are never printed
+
+
+def test_demo_with_egroupware_ends_matching_and_prints_no_token(tmp_path):
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PREFECT_", "API_TOKEN", "KIMAI_", "MU_", "EGROUPWARE_", "TRACKER"))}
+    cli = Path(sys.executable).parent / "kimai-sync"
+    proc = subprocess.run([str(cli), "demo", "--tracker", "egroupware", "--dir", str(tmp_path / "demo")], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    out = proc.stdout
+    assert proc.returncode == 0, out + proc.stderr
+    assert "512 created" in out and "push again: 512 unchanged, 5 skipped" in out and "; 0 writes" in out
+    assert "1 updated, 1 deleted" in out  # an edit and a deletion in Timekeeper; the hand-typed title stays
+    assert "5 differ only for the person without an account" in out and "UNEXPECTED" not in out
+    assert "everything started is stopped" in out
+    address = re.search(r"Oxigraph at http://([\d.]+:\d+)/", out).group(1)
+    assert not _oxigraph_serving(address)
+    assert "AllUsersSecret" not in out + proc.stderr  # the app token is never printed

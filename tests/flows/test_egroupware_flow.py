@@ -201,3 +201,49 @@ def test_the_lock_does_the_timekeeper_side_and_says_so(world):
     assert [p["status"] for p in summary["people"]] == ["SUBMITTED → EXPORTED"]
     assert len(ours(world.state, ANNA)) == 1  # the lock books what was missing, as a period run does
     assert "EGroupware has no export flag the sync can set: only Timekeeper's timesheets are locked" in str(summary)
+
+
+def test_with_a_mirror_dir_the_next_run_reads_only_what_changed(world, monkeypatch, tmp_path):
+    from flows.fallback import fallback_work_log_sync
+
+    monkeypatch.setenv("EGROUPWARE_MIRROR_DIR", str(tmp_path))
+    today = dt.date.today()
+    tk = world.tk
+    logs = [tk.work_log(world.anna, world.activity, today, "PT2H"), tk.work_log(world.ralf, world.activity, today, "PT1H")]
+    tk.load(world.store.client())
+    first = fallback_work_log_sync(days_back=3, days_ahead=3)
+    assert first["counts"]["created"] == 2
+    tid = int(links(world.store)[logs[0]])
+    world.state.edit_as(tid, world.state.accounts[ANNA], title="her own title")  # a change EGroupware reports
+    world.state.requests.clear()
+    again = fallback_work_log_sync(days_back=3, days_ahead=3)
+    assert again["counts"].get("created", 0) == 0 and writes(world.state) == []
+    reads = [r for r in world.state.requests if r.method == "GET" and r.path.endswith("/timesheet/")]
+    assert reads and all(r.query.get("sync-token") for r in reads)  # only what changed since, per person
+
+
+def test_a_delta_edits_adds_and_deletes_in_the_persons_collection(world):
+    import asyncio
+
+    from flows.worklog_delta import sync_work_log_changes
+
+    tk = world.tk
+    edited = tk.work_log(world.anna, world.activity, D, "PT2H")
+    gone = tk.work_log(world.anna, world.activity, D, "PT1H")
+    tk.load(world.store.client())
+    run()
+    gone_id = int(links(world.store)[gone])
+    db = world.store.client()
+    db.update(f'DELETE WHERE {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{edited}> cal:duration ?d }} }} ;'
+              f'INSERT DATA {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{edited}> cal:duration "PT2H30M" }} }}')
+    db.update(f"DELETE WHERE {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{gone}> a ?t ; cal:duration ?d ; cal:dtstart ?s }} }}")
+    new = tk.work_log(world.ralf, world.activity, D + dt.timedelta(days=1), "PT45M")
+    tk.load(db)
+    world.state.requests.clear()
+
+    result = asyncio.run(sync_work_log_changes([edited, gone, new]))
+    assert result["counts"]["failed"] == 0, result
+    assert [t.duration for t in ours(world.state, ANNA)] == [150]
+    assert world.state.timesheets[gone_id].deleted
+    assert [(t.start, t.duration) for t in ours(world.state, RALF)] == [(utc(D + dt.timedelta(days=1), 8), 45)]
+    assert new in links(world.store) and gone not in links(world.store)

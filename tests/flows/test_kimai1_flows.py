@@ -199,3 +199,60 @@ def test_fault_campaign_no_duplicates_no_missing(world, seed):
     markers = Counter(marker_of(e.description) for e in mine(w.state))
     assert [m for m, n in markers.items() if n > 1] == [], "duplicates"
     assert set(markers) == {log.rsplit("/", 1)[1] for log in logs}, "missing"
+
+
+def test_a_delta_edits_adds_and_retires_with_the_persons_key(world):
+    import asyncio
+
+    from flows.worklog_delta import remove_orphan_timesheet, sync_work_log_changes
+
+    w = pulled_world(world)
+    tk, state = w.tk, w.state
+    edited = tk.work_log(w.ann, w.dev, D, "PT2H")
+    gone = tk.work_log(w.ann, w.hotline, D, "PT1H")
+    tk.load(w.store.client())
+    push()
+    by_log = {marker_of(e.description): e for e in mine(state)}
+    db = w.store.client()
+    db.update(f'DELETE WHERE {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{edited}> cal:duration ?d }} }} ;'
+              f'INSERT DATA {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{edited}> cal:duration "PT2H30M" }} }}')
+    db.update(f"DELETE WHERE {{ GRAPH <{TIMESHEET_GRAPH}> {{ <{gone}> a ?t ; cal:duration ?d ; cal:dtstart ?s }} }}")
+    new = tk.work_log(w.ann, w.activities["1-2"], D + dt.timedelta(days=1), "PT45M")
+    tk.load(db)
+    n = len(state.calls)
+
+    result = asyncio.run(sync_work_log_changes([edited, gone, new]))
+    assert result["counts"]["updated"] == 1 and result["counts"]["created"] == 1 and result["counts"]["deleted"] == 1
+    assert by_log[edited.rsplit("/", 1)[1]].duration == 9000
+    assert by_log[gone.rsplit("/", 1)[1]].id not in state.entries
+    made = next(e for e in mine(state) if marker_of(e.description) == new.rsplit("/", 1)[1])
+    assert (made.user, made.duration, made.project, made.activity) == (2, 2700, 1, 2)
+    record_calls = {"getTimesheet", "getTimesheetRecord", "setTimesheetRecord", "removeTimesheetRecord"}
+    assert {c.user for c in state.calls[n:] if c.rpc_method in record_calls} == {"ann"}, "records: ann's key only"
+
+    # the old route PUT /kimai-timesheets/:id: a record of the sync no work log holds any more
+    orphan = state.add_entry(2, 1, 1, made.start + 7200, made.start + 9000, description="[tk:no-such-log]")
+    removed = remove_orphan_timesheet(orphan.id)
+    assert orphan.id not in state.entries, removed
+
+
+def test_the_monthly_lock_marks_the_records_cleared_with_each_owners_key(world, monkeypatch):
+    from flows.timesheet_lock import lock_timesheets
+    from kimaisync.rdf.vocab import TimesheetStatus
+
+    monkeypatch.setenv("LOCK_MARK_EXPORTED_IN_KIMAI", "true")
+    w = pulled_world(world)
+    w.tk.work_log(w.ann, w.dev, D, "PT2H")
+    w.tk.work_log(w.ann, w.hotline, D, "PT1H")
+    sheet = w.tk.timesheet(w.ann, JUNE[0], TimesheetStatus.SUBMITTED)
+    w.tk.load(w.store.client())
+    n = len(w.state.calls)
+    result = lock_timesheets(month=6, year=2026)
+    assert [p["status"] for p in result["people"]] == ["SUBMITTED → EXPORTED"], result
+    made = mine(w.state)
+    assert len(made) == 2 and all(e.cleared for e in made), "the month's records are cleared in Kimai 1"
+    assert not w.state.entries[1].cleared, "the hand-typed record is not the sync's to clear"
+    writes = [c for c in w.state.calls[n:] if c.rpc_method == "setTimesheetRecord"]
+    assert writes and {c.user for c in writes} == {"ann"}
+    status = select(w.store, f"SELECT ?s WHERE {{ <{sheet}> adms:status ?s }}")
+    assert [r["s"] for r in status] == [TimesheetStatus.EXPORTED]

@@ -631,7 +631,7 @@ def test_no_cli_verb_shows_the_token(world, tmp_path, caplog, capfd, monkeypatch
     expected = [0, 0, 0, 0, 2, 2] if kimai == "emulator" else [1, 1, 1, 1, 2, 2]
     assert codes == expected, (codes, seen.text("std")[-3000:])
     out = seen.text("stdout") + seen.text("stderr")
-    assert "settings: ok (Kimai http://127.0.0.1:" in out and "is not a date" in out
+    assert "settings: ok (Kimai http://127.0.0.1:" in out and "is not a valid date" in out
     assert any(r.name == "httpx" and f":{kimai_port(world)}/" in r.getMessage() for r in caplog.records)
     if kimai == "emulator":
         assert f"Lotte {RUN}" in seen.text("the --report file") and "all is well" in out
@@ -682,7 +682,8 @@ def test_kimai_sync_check_never_shows_the_token(world, case):
     elif "refused" in case:
         expect = "kimai: FAILED: GET /api/version: Kimai rejected the credentials (40"
     code, output = check_in_a_process(env)
-    assert code == (0 if case == "legacy" else 1), output
+    bad_input = case in ("token with a line break", "settings that do not validate")  # refused at start: exit 2
+    assert code == (0 if case == "legacy" else 2 if bad_input else 1), output
     assert expect in output, output
     if case == "settings that do not validate":  # one line per problem: each variable is named
         assert all(f"{name}:" in output for name in SETTINGS_ERRORS), output

@@ -264,3 +264,56 @@ def test_a_delta_edits_adds_and_retires_with_the_persons_token(timi_world):
     assert (made.user, made.duration, made.service) == (w.ann.id, 2700, w.meet.id)
     assert {r.user for r in w.state.requests[n:]} == {"ann@example.org"}  # Bo's token was not needed
     assert by_log[uid(other)].duration == 4 * 3600
+
+
+def test_a_refused_token_stops_that_person_only_and_is_never_shown(timi_world, tmp_path, monkeypatch):
+    w = timi_world
+    creds = tmp_path / "stale.json"
+    creds.write_text(json.dumps({"ann@example.org": "ann-secret-token", "bo@example.org": "bo-stale-token-77"}))
+    creds.chmod(0o600)
+    monkeypatch.setenv("TIMI_CREDENTIALS_FILE", str(creds))
+    tk = timekeeper(w)
+    anns = [tk.work_log(w.person[w.ann.id], w.task[w.dev.id], D, "PT2H"),
+            tk.work_log(w.person[w.ann.id], w.task[w.dev.id], D + dt.timedelta(days=1), "PT1H")]
+    bos = tk.work_log(w.person[w.bo.id], w.task[w.dev.id], D, "PT4H")
+    tk.load(w.store.client())
+
+    result = push()
+    assert {marker_of(e.body) for e in w.state.entries.values()} == {uid(x) for x in anns}
+    assert of_user(w.state, w.bo) == []
+    row = next(r for r in result["rows"] + result["failures"] + result["skips"] if uid(bos) in r["key"])
+    assert row["outcome"] in ("failed", "skipped") and "bo@example.org" in row["reason"]
+    assert "TIMI_CREDENTIALS_FILE" in row["reason"]
+    assert "bo-stale-token-77" not in json.dumps(result, default=str)
+
+
+def test_the_monthly_lock_works_with_timi_and_marks_nothing_there(timi_world):
+    from flows.timesheet_lock import lock_timesheets
+    from kimaisync.rdf.vocab import TimesheetStatus as S
+
+    w = timi_world
+    tk = timekeeper(w)
+    tk.work_log(w.person[w.ann.id], w.task[w.dev.id], D, "PT2H")
+    sheet = tk.timesheet(w.person[w.ann.id], MARCH[0], S.SUBMITTED)
+    tk.load(w.store.client())
+    push()
+    n = len(writes(w.state))
+
+    result = lock_timesheets(month=3, year=2025)
+    assert [p["status"] for p in result["people"] if p["person"] == "Ann Peeters"] == ["SUBMITTED → EXPORTED"]
+    assert w.store.client().ask(f"ASK {{ <{sheet}> adms:status <{S.EXPORTED}> }}")
+    assert len(writes(w.state)) == n  # Timi has no export flag: nothing written there
+
+
+def test_timis_refusal_is_kept_in_the_report_and_the_others_go_on(timi_world):
+    w = timi_world
+    tk = timekeeper(w)
+    fine = tk.work_log(w.person[w.ann.id], w.task[w.dev.id], D, "PT2H")
+    tk.load(w.store.client())
+    w.portal.active = False  # archived in Timi after the pull: Timi refuses new hours on it
+    refused = push()
+    row = next(r for r in refused["failures"] if uid(fine) in r["key"])
+    assert row["reason"] == "Timi refused the data: project: is gearchiveerd"
+    assert w.state.entries == {} and refused["failed"]
+    w.portal.active = True
+    assert push()["counts"]["created"] == 1

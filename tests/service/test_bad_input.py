@@ -24,7 +24,7 @@ from kimaisync.marker import marker_of
 
 LOG = "http://timekeeper.redpencil.io/work-logs/67D184E2A3B8E1000A000077"
 CAL = "http://www.w3.org/2002/12/cal/ical#"
-HUGE = b'{"pad": "' + b"x" * (6 * 1024 * 1024) + b'"}'
+HUGE = b'{"pad": "' + b"x" * (65 * 1024 * 1024) + b'"}'
 
 
 def delta_body(subject=LOG, predicate=CAL + "duration"):
@@ -94,7 +94,7 @@ JSON = {"content-type": "application/json"}
     ("post", "/sync-to-kimai/work-logs", b'{"start": "2024-03-02", "end": "2024-03-01"}', 400, "is after end"),
     ("post", "/sync-to-kimai/work-logs", b'{"start": null, "end": "2024-03-01"}', 400, "must be a date string"),
     ("post", "/sync-to-kimai/work-logs", b'{"start": "", "end": ""}', 400, "not a valid date"),
-    ("post", "/sync-to-kimai/work-logs", b'{"start": "2024-03-01"}', 400, "'end' must be a date string"),
+    ("post", "/sync-to-kimai/work-logs", b'{"start": "2024-03-01"}', 400, "'end' is missing"),
     ("post", "/sync-to-kimai/work-logs", b'{"start": "2024-03-01T25:00:00Z", "end": "2024-03-02"}', 400,
      "not a valid date"),
     ("post", "/sync-to-kimai/work-logs", b'{"start": ["2024-03-01"], "end": "2024-03-02"}', 400, "must be a date"),
@@ -105,7 +105,7 @@ JSON = {"content-type": "application/json"}
     ("post", "/timesheets/lock", b'{"month": -1, "year": 2025}', 400, "'month' must be"),
     ("post", "/timesheets/lock", b'{"month": "march", "year": 2025}', 400, "'month' must be"),
     ("post", "/timesheets/lock", b'{"month": 3.5, "year": 2025}', 400, "'month' must be"),
-    ("post", "/timesheets/lock", b'{"month": 3}', 400, "'year' must be"),
+    ("post", "/timesheets/lock", b'{"month": 3}', 400, "'year' is missing"),
     ("post", "/timesheets/lock", b'{"month": 3, "year": "20x5"}', 400, "'year' must be"),
     ("post", "/timesheets/lock", b'{"month": 3, "year": 99999}', 400, "'year' must be"),
     ("post", "/timesheets/lock", b"[3, 2025]", 400, "expected {"),
@@ -148,18 +148,22 @@ def test_a_wrong_method_is_405_and_an_unknown_route_404(receiver):
 
 
 @pytest.mark.parametrize("args,code,needle", [
-    (["to-kimai", "2024-02-29", "2023-03-01"], 2, "START 2024-02-29 is after END 2023-03-01"),
-    (["to-kimai", "20240301", "2024-03-31"], 2, "START '20240301' is not a date"),
-    (["to-kimai", "2024-03-01", ""], 2, "END '' is not a date"),
-    (["to-kimai", "2024-03-01T00:00", "2024-03-31"], 2, "is not a date in the form YYYY-MM-DD"),
-    (["to-kimai", "2023-02-29", "2023-03-31"], 2, "START '2023-02-29' is not a date"),
-    (["lock-timesheets", "0", "2025"], 2, "month must be a number from 1 to 12"),
-    (["lock-timesheets", "13", "2025"], 2, "month must be a number from 1 to 12"),
-    (["lock-timesheets", "march", "2025"], 2, "MONTH and YEAR must be numbers"),
-    (["lock-timesheets", "3", "25"], 2, "year must be a four-digit number"),
-    (["lock-timesheets", "3", "20x5"], 2, "MONTH and YEAR must be numbers"),
-    (["lock-timesheets", "3.0", "2025"], 2, "MONTH and YEAR must be numbers"),
-    (["lock-timesheets", "--", "-1", "2025"], 2, "month must be a number from 1 to 12"),
+    (["to-kimai", "2024-02-29", "2023-03-01"], 2, "start 2024-02-29 is after end 2023-03-01"),
+    (["to-kimai", "20240301", "2024-03-31"], 2, "'start' '20240301' is not a valid date"),
+    (["to-kimai", "2024-03-01", ""], 2, "'end' '' is not a valid date"),
+    (["to-kimai", "2024-03-01 00:00", "2024-03-31"], 2, "is not a valid date (yyyy-MM-dd"),
+    (["to-kimai", "\uff12\uff10\uff12\uff14-03-01", "2024-03-31"], 2, "is not a valid date (yyyy-MM-dd"),
+    (["to-kimai", "0001-01-01", "0001-01-02"], 2, "'start' must be in the years 2000 to 2100"),
+    (["to-kimai", "2024-01-01", "2025-03-01"], 2, "more than 400: sync it in parts"),
+    (["to-kimai", "2023-02-29", "2023-03-31"], 2, "'start' '2023-02-29' is not a valid date"),
+    (["lock-timesheets", "0", "2025"], 2, "'month' must be a number from 1 to 12"),
+    (["lock-timesheets", "13", "2025"], 2, "'month' must be a number from 1 to 12"),
+    (["lock-timesheets", "\u00b2", "2025"], 2, "'month' must be a number from 1 to 12"),
+    (["lock-timesheets", "march", "2025"], 2, "'month' must be a number from 1 to 12, got 'march'"),
+    (["lock-timesheets", "3", "25"], 2, "'year' must be in the years 2000 to 2100"),
+    (["lock-timesheets", "3", "20x5"], 2, "'year' must be a number such as 2025"),
+    (["lock-timesheets", "3.0", "2025"], 2, "'month' must be a number from 1 to 12, got '3.0'"),
+    (["lock-timesheets", "--", "-1", "2025"], 2, "'month' must be a number from 1 to 12"),
 ])
 def test_the_cli_refuses_bad_arguments_before_any_request(args, code, needle, capsys, monkeypatch):
     monkeypatch.setenv("API_TOKEN", API_TOKEN)
@@ -194,7 +198,7 @@ def test_bad_settings_are_named_one_line_each_and_the_token_is_not_echoed(var, v
     monkeypatch.setenv("API_TOKEN", API_TOKEN)
     monkeypatch.setenv("KIMAI_ENDPOINT", "http://127.0.0.1:9/api")
     monkeypatch.setenv(var, value)
-    assert main(["to-kimai", "2025-03-01", "2025-03-31"]) == 1
+    assert main(["to-kimai", "2025-03-01", "2025-03-31"]) == 2  # bad input: refused before any request
     err = capsys.readouterr().err
     assert "Configuration problems:" in err and needle in err, err
     assert "Traceback" not in err

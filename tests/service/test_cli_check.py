@@ -56,17 +56,17 @@ def test_an_unreachable_writer_lock_database_fails_the_check_without_its_passwor
 def test_missing_settings_are_listed(monkeypatch, capsys):
     monkeypatch.delenv("API_TOKEN", raising=False)
     monkeypatch.delenv("KIMAI_ENDPOINT", raising=False)
-    assert main(["check"]) == 1
+    assert main(["check"]) == 2  # bad input, as for bad arguments
     err = capsys.readouterr().err
     assert "API_TOKEN: is required" in err and "KIMAI_ENDPOINT: is required" in err
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["2024-02-30", "2024-03-01"], "START '2024-02-30' is not a date"),
-    (["2024-13-01", "2024-12-31"], "START '2024-13-01' is not a date"),
-    (["2024-03-01", "2024-02-01"], "START 2024-03-01 is after END 2024-02-01"),
-    (["2024-3-1", "2024-03-31"], "START '2024-3-1' is not a date"),
-    (["2024-03-01", "tomorrow"], "END 'tomorrow' is not a date"),
+    (["2024-02-30", "2024-03-01"], "'start' '2024-02-30' is not a valid date"),
+    (["2024-13-01", "2024-12-31"], "'start' '2024-13-01' is not a valid date"),
+    (["2024-03-01", "2024-02-01"], "start 2024-03-01 is after end 2024-02-01"),
+    (["2024-3-1", "2024-03-31"], "'start' '2024-3-1' is not a valid date"),
+    (["2024-03-01", "tomorrow"], "'end' 'tomorrow' is not a valid date"),
 ])
 def test_to_kimai_refuses_bad_periods_before_any_request(args, needle, capsys):
     assert main(["to-kimai", *args]) == 2
@@ -80,3 +80,22 @@ def test_help_lists_the_verbs(capsys):
     out = capsys.readouterr().out
     for verb in ("check", "from-kimai", "to-kimai", "lock-timesheets"):
         assert verb in out
+
+
+def test_check_with_timi_names_each_credential_and_no_token(sync_env, monkeypatch, tmp_path, capsys):
+    import json
+
+    from emulators.timi.seeds import small_state
+    from emulators.timi.server import TimiServer
+
+    creds = tmp_path / "timi.json"
+    creds.write_text(json.dumps({"ann@example.org": "ann-token", "rowan@example.org": "stale-token-41"}))
+    creds.chmod(0o600)
+    with TimiServer(small_state()) as timi:
+        for k, v in {"TRACKER": "timi", "TIMI_ENDPOINT": timi.url, "TIMI_CREDENTIALS_FILE": str(creds)}.items():
+            monkeypatch.setenv(k, v)
+        assert main(["check"]) == 1  # one refused token fails the check
+    out = capsys.readouterr().out
+    assert "timi: ok, ann@example.org: token accepted (3 services)" in out
+    assert "timi: FAILED: " in out and "rowan@example.org" in out and "triplestore: ok" in out
+    assert "stale-token-41" not in out and "ann-token" not in out

@@ -304,7 +304,10 @@ def test_a_run_outlasting_its_grace_time_is_not_executed_twice(kimai_state, kima
         assert httpx.post(serve.url + PERIOD_ROUTE, json=MARCH, timeout=60).status_code == 202
         assert httpx.post(serve.url + "/delta", json=delta_body(logs[0], duration="PT1H"),
                           timeout=60).status_code == 204
-        runs = recorded_runs(DEPLOYMENTS[PERIOD_ROUTE], since) + recorded_runs(DEPLOYMENTS["/delta"], since)
+        # Answered once on the journal's disk; in Prefect right after.
+        both = lambda: recorded_runs(DEPLOYMENTS[PERIOD_ROUTE], since) + recorded_runs(DEPLOYMENTS["/delta"], since)  # noqa: E731
+        wait_until(lambda: len(both()) == 2, 30, "both runs recorded in Prefect", log_file)
+        runs = both()
         assert len(runs) == 2, runs
         wait_until(lambda: len(set(timesheets_by_marker(kimai_state))) >= len(logs)
                    and len(stored_ids(oxigraph, logs)) == len(logs)

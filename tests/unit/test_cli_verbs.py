@@ -18,6 +18,6 @@ def test_the_neutral_verb_runs_what_the_old_one_runs_with_the_same_options(new, 
 
 def test_push_refuses_a_bad_period_before_any_request_naming_the_verb_used(capsys):
     assert main(["push", "2025-03-31", "2025-03-01"]) == 2
-    assert "kimai-sync push: START 2025-03-31 is after END 2025-03-01" in capsys.readouterr().err
+    assert "kimai-sync push: start 2025-03-31 is after end 2025-03-01" in capsys.readouterr().err
     assert main(["to-kimai", "2025-02-30", "2025-03-01"]) == 2
-    assert "kimai-sync to-kimai: START '2025-02-30' is not a date" in capsys.readouterr().err
+    assert "kimai-sync to-kimai: 'start' '2025-02-30' is not a valid date" in capsys.readouterr().err

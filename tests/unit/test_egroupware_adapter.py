@@ -226,3 +226,40 @@ def test_window_reads_after_the_first_ask_only_for_changes(served, tracker):
     (read,) = state.requests
     assert read.query.get("sync-token", "").startswith("https://")  # the token of the first read
     assert s.update(a.id, {"minutes": 20}).minutes == 20  # and its ETag is the fresh one
+
+
+def test_a_later_run_reads_only_what_changed_through_the_kept_collection(served, tmp_path):
+    state, srv = served
+    settings = settings_for(srv, egroupware_mirror_dir=str(tmp_path))
+    with open_tracker(settings) as first:
+        s = first.session("anna")
+        a, b = s.create(write()), s.create(write(description="[tk:wl-2]"))
+        assert len(s.entries(date(2026, 3, 1), date(2026, 3, 5))) == 2
+    state.edit_as(int(a.id), state.accounts[7], duration=10)
+    state.delete_as(int(b.id), state.accounts[7])
+    state.requests.clear()
+    with open_tracker(settings) as later:  # a new run: a new process, the same directory
+        seen = later.session("anna").entries(date(2026, 3, 1), date(2026, 3, 5))
+    assert [(e.id, e.minutes) for e in seen] == [(a.id, 10)]
+    (read,) = state.requests
+    assert read.query.get("sync-token", "").startswith("https://")  # only the changes were asked for
+    files = list(tmp_path.rglob("*.json"))
+    assert len(files) == 1 and oct(files[0].stat().st_mode & 0o777) == "0o600"
+
+
+def test_a_kept_collection_the_server_refuses_costs_one_full_read(served, tmp_path):
+    state, srv = served
+    settings = settings_for(srv, egroupware_mirror_dir=str(tmp_path))
+    with open_tracker(settings) as first:
+        e = first.session("anna").create(write())
+        first.session("anna").entries(date(2026, 3, 1), date(2026, 3, 5))
+    state.delete_as(int(e.id), state.accounts[7])
+    state.purge_tombstones()  # the token kept with it is refused from now on
+    with open_tracker(settings) as later:
+        assert later.session("anna").entries(date(2026, 3, 1), date(2026, 3, 5)) == []
+    assert state.requests[-1].query.get("sync-token") == ""  # refused, then read whole
+    (next(tmp_path.rglob("*.json"))).write_text("{not json")  # a damaged file is only a cache too
+    state.requests.clear()
+    with open_tracker(settings) as again:
+        assert again.session("anna").entries(date(2026, 3, 1), date(2026, 3, 5)) == []
+    assert [r.query.get("sync-token") for r in state.requests] == [""]  # one full read

@@ -68,7 +68,17 @@ def test_a_person_without_a_credential_is_skipped_with_the_reason(tracker):
     sessions, problems = tracker.sessions([2, 3])
     assert list(sessions) == [2] and "KIMAI1_CREDENTIALS_FILE" in problems[3]
     with pytest.raises(TrackerConfigError):
-        tracker.session(None)
+        tracker.session(99)
+
+
+def test_the_service_session_reads_and_deletes_any_record_and_writes_through_the_owner(tracker, state):
+    service = tracker.session(None)
+    assert service.user_id == 1 and service.get(2).user == 3, "bob's record, read with the admin key"
+    service.update(1, {"description": "[tk:x]"})
+    assert state.entries[1].user == 2, "written with ann's key: the record stays hers"
+    assert state.calls_of("setTimesheetRecord")[-1].user == "ann"
+    service.delete(2)
+    assert 2 not in state.entries
 
 
 def test_create_update_lock_delete_through_the_port(tracker, state):

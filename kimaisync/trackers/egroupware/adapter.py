@@ -39,6 +39,7 @@ from kimaisync.errors import RecordRejected, TrackerConfigError, TrackerError
 from kimaisync.rdf.vocab import iri
 from kimaisync.trackers.egroupware.client import EGroupwareClient
 from kimaisync.trackers.egroupware.errors import EGroupwareConflict, EGroupwareNotFound
+from kimaisync.trackers.egroupware.mirror import MirrorFiles
 from kimaisync.trackers.egroupware.models import EgwTimesheet, TimesheetWrite, format_utc
 from kimaisync.trackers.port import (
     Capabilities,
@@ -128,9 +129,11 @@ def window(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
 class EGroupwareSession(Session):
     """One person's collection ``/<username>/timesheet/``, with the ETags of what it has read."""
 
-    def __init__(self, client: EGroupwareClient, username: str, concurrency: int = 4) -> None:
+    def __init__(self, client: EGroupwareClient, username: str, concurrency: int = 4,
+                 mirrors: MirrorFiles | None = None) -> None:
         self.client = client
         self.username = username
+        self.mirrors = mirrors
         self.concurrency = max(1, concurrency)
         self._known: dict[int, EgwTimesheet] = {}  # id -> the record as last read or written
         self._lock = threading.Lock()
@@ -170,6 +173,10 @@ class EGroupwareSession(Session):
         """Every live timesheet of the person: read whole once, then only what changed since
         (the period run's read-back after its writes gets just those writes)."""
         with self._mirror_lock:
+            if self._mirror is None and self.mirrors is not None:
+                kept = self.mirrors.load(self.username)  # the collection as an earlier run left it
+                if kept is not None:
+                    self._token, self._mirror = kept
             got = self.client.changes(self.username, self._token)
             if got.full or self._mirror is None:
                 self._mirror = dict(got.records)
@@ -178,6 +185,8 @@ class EGroupwareSession(Session):
                     self._mirror.pop(tid, None)
                 self._mirror.update(got.records)
             self._token = got.token
+            if self.mirrors is not None:
+                self.mirrors.save(self.username, got.token, self._mirror)
             return list(self._mirror.values())
 
     def find_marked(self, text: str) -> list[Entry]:
@@ -316,8 +325,9 @@ class EGroupwareTracker(Tracker):
     capabilities = CAPABILITIES
     links = LINKS
 
-    def __init__(self, client: EGroupwareClient, *, concurrency: int = 4) -> None:
+    def __init__(self, client: EGroupwareClient, *, concurrency: int = 4, mirrors: MirrorFiles | None = None) -> None:
         self.client = client
+        self.mirrors = mirrors
         self.concurrency = max(1, concurrency)
         self.retries = client.retries
         self._sessions: dict[str, EGroupwareSession] = {}
@@ -338,7 +348,7 @@ class EGroupwareTracker(Tracker):
         with self._lock:
             s = self._sessions.get(name)
             if s is None:
-                s = self._sessions[name] = EGroupwareSession(self.client, name, self.concurrency)
+                s = self._sessions[name] = EGroupwareSession(self.client, name, self.concurrency, self.mirrors)
             return s
 
     def check(self) -> list[tuple[bool, str]]:
@@ -372,4 +382,5 @@ def create(settings, **client_options) -> EGroupwareTracker:
                             "max_connections": max(4, 2 * settings.kimai_concurrency)}
     opts.update(client_options)
     client = EGroupwareClient(settings.egroupware_base, settings.egroupware_user, settings.egroupware_password, **opts)
-    return EGroupwareTracker(client, concurrency=settings.kimai_concurrency)
+    mirrors = MirrorFiles(settings.egroupware_mirror_dir, client.base_url) if settings.egroupware_mirror_dir else None
+    return EGroupwareTracker(client, concurrency=settings.kimai_concurrency, mirrors=mirrors)

@@ -227,9 +227,11 @@ class Kimai1Tracker(Tracker):
         return [TrackerUser(u.id, u.name, True, None, None) for u in found]
 
     def session(self, user=None) -> Kimai1PortSession:
+        """`user`'s own session; None: the KIMAI1_USER login's, which Kimai 1 lets read any record
+        by id and delete any record (Api.php checks no owner there) -- but it lists only its own
+        records, and a write through it goes to the record's owner's session."""
         if user is None:
-            raise TrackerConfigError("Kimai 1 has no service session for records: each person's own login "
-                                     "reads and writes their records")
+            return self._service_session()
         with self._lock:
             known = self._sessions.get(user)
             name = self._names.get(user)
@@ -244,6 +246,21 @@ class Kimai1Tracker(Tracker):
         made = Kimai1PortSession(self, user, self.client.session(name))  # NoCredential: that person is skipped
         with self._lock:
             return self._sessions.setdefault(user, made)
+
+    def _service_session(self) -> Kimai1PortSession:
+        with self._lock:
+            known = self._sessions.get(None)
+        if known is not None:
+            return known
+        service = self.client.service()
+        me = next((uid for uid, name in self._names.items() if name == service.username), None)
+        if me is None:
+            self.users()
+            with self._lock:
+                me = next((uid for uid, name in self._names.items() if name == service.username), None)
+        made = Kimai1PortSession(self, me, service)
+        with self._lock:
+            return self._sessions.setdefault(None, made)
 
     def check(self) -> list[tuple[bool, str]]:
         """`kimai-sync check`, as (ok, line) pairs: see kimaisync.trackers.kimai1.check."""

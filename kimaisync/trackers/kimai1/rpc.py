@@ -32,7 +32,7 @@ from kimaisync.errors import (
     KimaiServerError,
     KimaiTransportError,
 )
-from kimaisync.trackers.kimai2.client import parse_retry_after
+from kimaisync.retry import parse_retry_after
 
 log = logging.getLogger("kimaisync.kimai1")
 

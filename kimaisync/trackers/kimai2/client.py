@@ -33,13 +33,13 @@ import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone as dt_timezone
-from email.utils import parsedate_to_datetime
 from typing import Any, Callable, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from kimaisync.retry import parse_retry_after
 from kimaisync.errors import (
     KimaiAuthError,
     KimaiError,
@@ -137,25 +137,6 @@ def _header_int(resp: httpx.Response, name: str) -> int | None:
         return int(raw.strip())
     except ValueError:
         return None
-
-
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either a number of seconds or an HTTP date; None if absent/unreadable."""
-    if value is None or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt_timezone.utc)
-    now = now or datetime.now(dt_timezone.utc)
-    return max((when - now).total_seconds(), 0.0)
 
 
 def parse_validation_details(body: Any) -> ValidationDetails:
