@@ -2,8 +2,10 @@
 
 Loads N work logs (default 100,000) into Oxigraph (the same data as bench/period_push.py,
 from bench/world.py; loaded from a child process, so this process's heap holds nothing of the
-seeding) and seeds the Kimai emulator (its own process, latency 0), then runs the period flow
-in this process. For each run it prints the time taken and the peak resident memory of that
+seeding) and seeds the Kimai emulator (its own process, latency 0), starts a Prefect server in
+a process of its own (`--harness`: Prefect's test harness instead, which imports the server's
+modules into this process, about 80 MiB), then runs the period flow in this process, as a
+worker would. For each run it prints the time taken and the peak resident memory of that
 run alone (the kernel's high-water mark is reset before it, /proc/self/clear_refs), beside
 what the process held before, and what it still holds after (also once glibc returned its free
 memory, malloc_trim: what stays is held by Python, not merely cached by the allocator):
@@ -199,6 +201,9 @@ def main() -> None:
     ap.add_argument("--tracemalloc", action="store_true",
                     help="instead of the flow runs, its steps as plain calls under tracemalloc")
     ap.add_argument("--top", type=int, default=12, help="lines listed by --tracemalloc")
+    ap.add_argument("--harness", action="store_true",
+                    help="Prefect's test harness in this process (it imports the server's modules into it) "
+                         "instead of a Prefect server of its own")
     args = ap.parse_args()
 
     from kimaisync.triplestores import OxigraphServer
@@ -219,12 +224,16 @@ def main() -> None:
                       flush=True)
                 traced_steps(args.push, args.top)
                 return
-            from prefect.testing.utilities import prefect_test_harness
+            if args.harness:
+                from prefect.testing.utilities import prefect_test_harness
 
-            from flows.worklog_period import sync_work_log_period
-
+                server = prefect_test_harness(server_startup_timeout=90)
+            else:
+                server = world.prefect_server(Path(tmp) / "prefect")
             period = dict(start=world.START, end=world.END)
-            with prefect_test_harness(server_startup_timeout=90):
+            with server:
+                from flows.worklog_period import sync_work_log_period
+
                 sync_work_log_period(start=world.START, end=world.START, dry_run=True)  # warm up: imports, server
                 dry = measured("dry run (read both sides, plan, report)",
                                lambda: sync_work_log_period(**period, dry_run=True), can_reset)

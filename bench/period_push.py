@@ -24,9 +24,9 @@ import world
 def warm_up() -> None:
     """One empty flow run on the fresh Prefect server before the clock starts.
 
-    A new server answers its first requests slowly (its database and query caches are cold):
-    0.7 s of the first flow run's start here. `serve`, workers and `prefect server start` talk
-    to a server that has long been up; the push is measured against one like that."""
+    A new server answers its first requests slowly (its database and query caches are cold).
+    `serve`, workers and `prefect server start` talk to a server that has long been up; the push
+    is measured against one like that."""
     from prefect import flow
 
     @flow(name="bench-warm-up")

@@ -106,3 +106,22 @@ def route_deployments(routes: dict[str, Any], deployments: list[Deployment]) -> 
     if problems:
         raise ValueError("prefect.yaml does not give each receiver route one deployment: " + "; ".join(problems))
     return out
+
+
+def table(deployments: list[Deployment]) -> str:
+    """The deployments as a markdown table (flow / deployment, schedule, description)."""
+    lines = ["| Deployment | Schedule | Description |", "|---|---|---|"]
+    for d in deployments:
+        when = "; ".join(f"`{s.cron}` ({s.timezone})" + ("" if s.active else ", inactive") for s in d.schedules)
+        if d.concurrency_limit:
+            when = (when + "; " if when else "") + f"at most {d.concurrency_limit} at a time"
+        lines.append(f"| `{d.flow().name}/{d.name}` | {when or 'none'} | {d.description or ''} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    from kimaisync.settings import Settings, cron_for_prefect
+
+    fields = Settings.model_fields
+    print(table(load_deployments({"fallback_cron": f"FALLBACK_SYNC_CRON ({cron_for_prefect(fields['fallback_sync_cron'].default)})",
+                                  "timezone": "TIMEZONE"})))

@@ -486,11 +486,11 @@ class RunQueue:
 class AsyncRunner:
     """One event loop in its own thread, with one Prefect client (async and sync) for its lifetime.
 
-    Every async flow run the queue executes runs here. `asyncio.run` per run meant a new loop, so
-    new Prefect clients for each run: each a fresh TLS context (loading the CA bundle: 20-60 ms of
-    CPU on this machine, even for an http:// API), a CSRF token request and a new connection,
-    twice per run (the engine's async client, and a sync one it makes to read the server's
-    result storage), all before the flow's first line.
+    Every async flow run the queue executes runs here. A new loop per run (`asyncio.run`) would
+    mean new Prefect clients for each run: each a fresh TLS context (loading the CA bundle, even
+    for an http:// API), a CSRF token request and a new connection, twice per run (the engine's
+    async client, and a sync one it makes to read the server's result storage), all before the
+    flow's first line.
     """
 
     def __init__(self) -> None:

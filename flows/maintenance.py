@@ -51,8 +51,13 @@ def _artifacts_of(client, ids) -> list:
 @flow(name="run-history-retention")
 def prune_run_history(retention_days: int | None = None, dry_run: bool = False,
                       as_of: dt.datetime | None = None) -> dict:
-    """Delete runs that ended more than `retention_days` before `as_of` (now) (None: RUN_RETENTION_DAYS;
-    0 keeps all)."""
+    """Delete runs that ended more than `retention_days` before `as_of`, with their logs and artifacts.
+
+    Args:
+        retention_days: Keep runs that ended fewer days ago than this; empty: RUN_RETENTION_DAYS; 0 keeps all.
+        dry_run: Count what would be deleted and report it; delete nothing.
+        as_of: The moment the age is counted from; empty: now.
+    """
     log = get_run_logger()
     if retention_days is None:
         from kimaisync.settings import load_settings

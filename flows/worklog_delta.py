@@ -133,8 +133,8 @@ async def sync_work_log_changes(work_logs: list[str], dry_run: bool = False, ref
         refused: What the receiver dropped from the deltas this run syncs (subjects that are no IRI), one
             row of the report each.
 
-    Async only so that it ends at once: a sync flow waits ~1 s for its heartbeat thread on exit,
-    which the next delta would wait behind. Its steps run as plain calls in the flow's own run,
+    Async only so that it ends at once: a sync flow waits up to a second for Prefect's heartbeat
+    thread on exit (docs/performance.md), which the next delta would wait behind. Its steps run as plain calls in the flow's own run,
     not as task runs: a delta is one small batch, a task run's start-up cost more than its work
     (and held up the Kimai write), and a failed delta run is retried as a whole (run_queue)."""
     settings = load_settings()

@@ -1,8 +1,7 @@
 """Fewer garbage-collector passes while a sync run holds tens of thousands of small objects.
 
 A run keeps its snapshot, plan and outcomes alive to the end; CPython's cyclic collector
-would rescan all of them again and again (measured: more than half of a 10,000-work-log no-op
-rerun). Raising the first-generation threshold for the run keeps collection, only less often.
+would rescan all of them again and again, a large share of a no-op rerun's time. Raising the first-generation threshold for the run keeps collection, only less often.
 Runs may overlap in one process (serve), so the setting is reference-counted.
 """
 

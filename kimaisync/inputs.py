@@ -139,7 +139,7 @@ class Period(BaseModel):
     @model_validator(mode="after")
     def _order(self) -> "Period":
         if self.start > self.end:
-            raise InputError(f"start {self.start} is after end {self.end}")
+            raise InputError(f"start {self.start} is after end {self.end}: give the earlier day as start")
         days = (self.end - self.start).days + 1
         if days > MAX_PERIOD_DAYS and not self.allow_long_period:
             raise InputError(f"the period has {days} days, more than {MAX_PERIOD_DAYS}: sync it in parts, or ask "

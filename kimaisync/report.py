@@ -28,7 +28,7 @@ BLOCKED = "blocked"
 OUTCOMES = (CREATED, UPDATED, DELETED, UNCHANGED, SKIPPED, BLOCKED, WARNING, FAILED)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReportRow:
     kind: str
     key: str

@@ -155,9 +155,8 @@ class Settings(BaseSettings):
     delete_guard_share: float = Field(default=0.2, ge=0.0, le=1.0)
     lock_mark_exported_in_kimai: bool = False
     kimai_timeout: float = Field(default=30.0, gt=0)
-    # Extra attempts for a transient Kimai failure (backoff 0.5 s doubling to 30 s: about a minute
-    # in all). At 15% failing requests, seven leave ~1 in a million writes undone; four left ~2 in
-    # every 10,000.
+    # Extra attempts for a transient Kimai failure (kimaisync.retry: backoff 0.5 s doubling to 30 s,
+    # about a minute in all): enough that a Kimai failing one request in seven still gets every write.
     kimai_retries: int = Field(default=7, ge=0, le=20)
     sparql_timeout: float = Field(default=60.0, gt=0)
     # Unset: one work-log writer at a time on this machine (a file lock). Set, for workers on several

@@ -17,7 +17,7 @@ def numeric_id(raw: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkLog:
     """A `cal:Vevent`: one person's time on one task on one day."""
 
@@ -51,7 +51,7 @@ class WorkLog:
         return self.uuid or self.uri
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActivityRef:
     """A task that is a bookable activity of the tracker (its `Links.activity_type`), with the
     tracker's ids of it and its project (project None if unresolved)."""

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from kimaisync.report import RunReport
+from tasks.compat import now
 
 
 def artifact_key(name: str) -> str:
@@ -44,8 +45,7 @@ def publish_table(rows: list[dict[str, Any]], *, key: str, description: str | No
 
     rows = capped(rows, limit)
 
-    # _sync: inside an async flow (the delta flow) these would return a coroutine nobody awaits.
-    create_table_artifact(table=rows, key=artifact_key(key), description=description, _sync=True)
+    now(create_table_artifact, table=rows, key=artifact_key(key), description=description)
     return True
 
 
@@ -57,6 +57,6 @@ def publish_report(report: RunReport, key: str) -> bool:
     from prefect.artifacts import create_markdown_artifact
 
     publish_table(report.table(), key=key, description=f"{report.title}: what happened to each record, and why")
-    create_markdown_artifact(markdown=report.markdown(), key=f"{artifact_key(key)}-summary", description=report.title,
-                             _sync=True)
+    now(create_markdown_artifact, markdown=report.markdown(), key=f"{artifact_key(key)}-summary",
+        description=report.title)
     return True

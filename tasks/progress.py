@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from tasks.artifacts import artifact_key, in_run
+from tasks.compat import now
 
 log = logging.getLogger("kimaisync.flows")
 
@@ -34,8 +35,8 @@ class Progress:
             try:
                 from prefect.artifacts import create_progress_artifact
 
-                self.artifact = create_progress_artifact(progress=0.0, key=artifact_key(key),
-                                                         description=f"{what}: {total} in all", _sync=True)
+                self.artifact = now(create_progress_artifact, progress=0.0, key=artifact_key(key),
+                                    description=f"{what}: {total} in all")
             except Exception as exc:  # noqa: BLE001 - a bar is a convenience; the log lines still count
                 log.warning("no progress artifact: %s", exc)
 
@@ -51,7 +52,7 @@ class Progress:
             try:
                 from prefect.artifacts import update_progress_artifact
 
-                update_progress_artifact(self.artifact, progress=round(self.percent(), 1), _sync=True)
+                now(update_progress_artifact, artifact_id=self.artifact, progress=round(self.percent(), 1))
             except Exception as exc:  # noqa: BLE001 - as above
                 log.warning("progress artifact not updated: %s", exc)
                 self.artifact = None

@@ -1,7 +1,7 @@
 """Prefect tasks of the Kimai → Timekeeper syncs (reference data and accounts), one per batch.
 
 A task is a bulk step (one Kimai listing, one store read, all writes), never a record: a task
-run costs about 50 ms of Prefect time. The clients retry transient failures (kimaisync.retry);
+run costs Prefect time of its own. The clients retry transient failures (kimaisync.retry);
 a task is not retried again on top of that.
 Big inputs are passed `quote`d so Prefect does not walk them; nothing is cached (inputs hold
 clients and a token).

@@ -1,20 +1,22 @@
-"""Retryable units of the work-log sync: read each side in bulk, plan, apply a batch, record ids.
+"""Units of the work-log sync: read each side in bulk, plan, apply a batch, record ids.
 
 They talk to the configured tracker through the port (`kimaisync.trackers.port`); the task
 names keep the words the Prefect UI has always shown for Kimai 2.
 
-A task is a batch or a page, never a record (a task run costs ~50 ms of Prefect's CPU). The
+A task is a batch or a page, never a record (each task run costs Prefect time of its own). The
 period flow, the delta flow and the timesheet lock all go through `sync_work_logs`, so the
 planning and apply code exist once. Large inputs (snapshots, plans, outcomes) are passed to
 tasks wrapped in `quote`: Prefect would otherwise walk every element of them looking for
-futures, which costs seconds for 10,000 work logs.
+futures, which costs seconds at tens of thousands of work logs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import islice
 
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -246,15 +248,21 @@ def sync_work_logs(result: Plan, tracker: Tracker, sparql: SparqlClient, graphs:
             outcomes.extend(done)
             if progress:
                 progress.advance(len(done))
-        # Creation batches are queued in the applier's one bounded pool together, in order, so they
-        # complete in order and each batch's ids are recorded while the next batches' writes go on.
-        started = [applier.start(chunk) for chunk in chunked(writes, batch)]
-        for i, pending in enumerate(started):
+        # Creation batches stream through the applier's one bounded pool, in order: while one
+        # batch's ids are recorded the next is being written, and the one after is queued, so the
+        # pool never runs dry and no more than three batches of writes are held at a time.
+        chunks = chunked(writes, batch)
+        started = deque(applier.start(chunk) for chunk in islice(chunks, 2))
+        i = 0
+        while started:
+            pending = started.popleft()
             done = apply_batch(quote(pending), i * batch, len(writes))
+            started.extend(applier.start(chunk) for chunk in islice(chunks, 1))
             record(sparql, graphs, quote(done), links)
             outcomes.extend(done)
             if progress:
                 progress.advance(len(done))
+            i += 1
     if applier.fatal is not None:
         raise applier.fatal
     return outcomes

@@ -47,7 +47,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def _fast_stack() -> tuple[str, str]:
-    """httptools + uvloop when installed (about half the CPU per request), else h11 + asyncio."""
+    """httptools + uvloop when installed (less CPU per request), else h11 + asyncio."""
     try:
         import httptools  # noqa: F401
         import uvloop  # noqa: F401

@@ -38,7 +38,7 @@ from kimaisync.trackers.port import Entry, EntryWrite, Session, Tracker
 Status = Literal["created", "updated", "deleted", "unchanged", "skipped", "blocked", "failed"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     action: Action
     status: Status

@@ -75,8 +75,8 @@ def console() -> None:
     """The `kimai-sync` command: main(), then an exit without tearing the interpreter down.
 
     Once the verb is done and Prefect's exit handlers have sent its last logs and events, the
-    interpreter would still dismantle every module of Prefect one by one: 0.4-0.65 s measured at
-    load 7, 1.2-1.5 s at load 10, for nothing anyone sees. The last exit handler
+    interpreter would still dismantle every module of Prefect one by one, a noticeable part of a
+    short verb's time (docs/stack.md), for nothing anyone sees. The last exit handler
     (registered first, so it runs last) flushes our output and ends the process there. Only the
     command does this; main() called in a process that goes on (tests) exits nothing.
     """

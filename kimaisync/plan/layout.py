@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 UTC = dt.timezone.utc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Slot:
     begin: dt.datetime  # aware, UTC
     end: dt.datetime

@@ -17,7 +17,7 @@ from kimaisync.store.timesheets import MonthSheet
 IN_KIMAI = ("created", "updated", "unchanged")
 
 
-@dataclass
+@dataclass(slots=True)
 class LockDecision:
     sheet: MonthSheet
     action: Literal["lock", "leave", "blocked"]

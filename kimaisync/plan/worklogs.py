@@ -46,7 +46,7 @@ FULL = Capabilities(time_model=TimeModel.CLOCK, can_delete=True, credentials=Cre
                     locked_immutable=True, locked_word="exported")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Desired:
     """The entry a work log should be in the tracker: begin/end for a clock tracker, date/minutes
     for a day tracker (the other pair is None)."""
@@ -62,7 +62,7 @@ class Desired:
     minutes: int | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Action:
     kind: Kind
     work_log: str | None = None  # IRI
@@ -139,7 +139,7 @@ def _local_date(ts: Entry, users: Users, default: str) -> dt.date:
     return ts.begin.astimezone(_zone(getattr(user, "timezone", None), default)).date()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Resolved:
     log: WorkLog
     user: Any

@@ -25,7 +25,7 @@ from kimaisync.sparql.client import DEFAULT_BATCH_TRIPLES, SparqlClient, Term
 from kimaisync.sparql.escape import string, uri
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredResource:
     """One subject with the values of the predicates that were read (full IRIs as keys)."""
 
@@ -44,7 +44,7 @@ class StoredResource:
         return {t.value for t in self.get(RDF_TYPE) if t.type == "uri"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """What to write for one resource: predicates whose values go first, then (predicate, object)
     pairs to add, objects as typed terms."""

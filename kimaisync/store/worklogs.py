@@ -81,8 +81,7 @@ def _assemble(rows: Iterable[dict[str, str]], keep=lambda d: True) -> list[WorkL
 
     Rows are folded as they arrive. A field holds its one value, and becomes a set only when a
     second value shows up; values many work logs repeat (dates, durations, tasks, people) share
-    one string. (Six sets per work log, all rows held at once, came to a quarter of a GiB of
-    transient memory at 100,000 work logs; the shared strings halve what the snapshot holds.)
+    one string: a period holds tens of thousands of work logs, and most of their values repeat.
     """
     values: dict[str, list] = {}
     shared: dict[str, str] = {}

@@ -200,7 +200,7 @@ def _fields_body(fields: Mapping[str, Any], zone: ZoneInfo) -> dict[str, Any]:
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     """httpx's default TLS context (its CA bundle, SSL_CERT_FILE/SSL_CERT_DIR), made once per process:
-    loading the CA bundle costs tens of ms of CPU, and a delta run makes a client of its own."""
+    loading the CA bundle is slow, and a delta run makes a client of its own."""
     return httpx.create_ssl_context()
 
 

@@ -1,8 +1,9 @@
 """What Kimai sends and what we send it, as pydantic models.
 
-Reading is tolerant: unknown fields are kept (``model_extra``) and never an error, because
-Kimai adds fields between versions (``break`` in 2.23, budget fields in collections in 2.66) and
-drops some per permission (rates in 2.66). Relations arrive as integer ids, or as objects when a
+Reading is tolerant: unknown fields are never an error, because Kimai adds fields between
+versions (``break`` in 2.23, budget fields in collections in 2.66) and drops some per permission
+(rates in 2.66). Master data keeps them (``model_extra``); a timesheet keeps only the fields the
+sync reads, since a period run holds tens of thousands of them. Relations arrive as integer ids, or as objects when a
 list was asked for ``full=true``; both become ids. Datetimes arrive as ``2026-08-18T09:00:00+0200``
 and become aware datetimes.
 """
@@ -73,17 +74,17 @@ class KimaiUser(_KimaiRecord):
 
 
 class KimaiTimesheet(_KimaiRecord):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
     id: int
     begin: datetime
     end: datetime | None = None  # None: a running record
-    duration: int = 0  # seconds, computed by Kimai; 0 while running
+    duration: int = 0  # seconds, computed by Kimai (breaks taken off); 0 while running
     user: int
     project: int
     activity: int
     description: str | None = None
     exported: bool = False
-    billable: bool | None = None
-    tags: list[str] = Field(default_factory=list)
 
     @field_validator("begin", mode="before")
     @classmethod
@@ -109,15 +110,6 @@ class KimaiTimesheet(_KimaiRecord):
     @classmethod
     def _exported(cls, v: Any) -> Any:
         return False if v is None else v
-
-    @field_validator("tags", mode="before")
-    @classmethod
-    def _tags(cls, v: Any) -> list[Any]:  # pydantic then checks each is a str
-        if v is None or v == "":
-            return []
-        if isinstance(v, str):  # the write format, "a,b"
-            return [t.strip() for t in v.split(",") if t.strip()]
-        return [t.get("name") if isinstance(t, Mapping) else t for t in v]
 
 
 class TimesheetWrite(BaseModel):
