@@ -21,6 +21,7 @@ import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Self
 
 VIRTUOSO_BIN = "/usr/bin/virtuoso-t"
 VIRTUOSO_ISQL = "/usr/bin/isql-vt"
@@ -69,15 +70,18 @@ class _Server:
     query_url: str
     update_url: str
 
-    def __init__(self):
-        self.proc: subprocess.Popen | None = None
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[bytes] | None = None
         self.dir: Path | None = None
 
-    def __enter__(self):
+    def start(self) -> Self:  # each server says how it starts
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         self.start()
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def stop(self) -> None:
