@@ -10,7 +10,33 @@ import uuid
 
 import pytest
 
-pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("prefect_server")]
+pytestmark = [pytest.mark.prefect, pytest.mark.usefixtures("own_prefect_server")]
+
+
+@pytest.fixture(scope="module")
+def own_prefect_server(tmp_path_factory):
+    """A Prefect server of this module's own: the flow deletes every old run it finds, and on the
+    session's server that is every earlier test's run (slow, and not this test's to remove)."""
+    import socket
+    from types import SimpleNamespace
+
+    from prefect.logging.handlers import APILogHandler
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from kimaisync.prefect_server import PrefectServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings = SimpleNamespace(prefect_server_api_host="127.0.0.1", prefect_server_api_port=port,
+                               prefect_server_api_auth_string=None, prefect_api_auth_string=None)
+    server = PrefectServer(settings, home=tmp_path_factory.mktemp("retention-prefect")).start()
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+            yield server
+            APILogHandler().flush()  # this module's run logs go to its server before the server goes
+    finally:
+        server.stop()
 
 NOW = dt.datetime.now(dt.timezone.utc)
 
