@@ -106,7 +106,7 @@ def image():
 
 def test_the_image_serves_a_stack_runs_mu_scripts_and_stays_unprivileged(image, kimai_state, kimai, oxigraph,
                                                                           tmp_path):
-    from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
+    from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
 
     inspect = podman("image", "inspect", "--format", "{{.Config.User}}|{{json .Config.Healthcheck}}", image).stdout
     user, healthcheck = inspect.strip().split("|", 1)

@@ -32,7 +32,7 @@ CAL = "http://www.w3.org/2002/12/cal/ical#"
 
 
 def base_env(kimai, oxigraph, home: Path, **extra) -> dict:
-    from conftest import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
+    from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.update(API_TOKEN=API_TOKEN, KIMAI_ENDPOINT=kimai.url, MU_SPARQL_ENDPOINT=oxigraph.query_url,

@@ -180,12 +180,14 @@ def recorded_runs(deployment: str, since: dt.datetime) -> list:
     from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterState,
                                                 FlowRunFilterStateType)
     from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
 
     with get_client(sync_client=True) as client:
         dep = client.read_deployment_by_name(deployment)
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
             deployment_id=FlowRunFilterDeploymentId(any_=[dep.id]),
-            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))))
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.SCHEDULED]))),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=200)
     return [r for r in runs if r.created >= since]
 
 
@@ -196,13 +198,15 @@ def active_runs(deployments: list[str], since: dt.datetime) -> list:
     from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterState,
                                                 FlowRunFilterStateType)
     from prefect.client.schemas.objects import StateType
+    from prefect.client.schemas.sorting import FlowRunSort
 
     waiting = [StateType.SCHEDULED, StateType.PENDING, StateType.RUNNING, StateType.PAUSED, StateType.CANCELLING]
     with get_client(sync_client=True) as client:
         ids = [client.read_deployment_by_name(d).id for d in deployments]
         runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(
             deployment_id=FlowRunFilterDeploymentId(any_=ids),
-            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=waiting))))
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=waiting))),
+            sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=200)
     return [r for r in runs if r.created >= since]
 
 
