@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import warnings
+from collections.abc import Iterator
 
 from kimaisync.errors import ConfigurationError
 from kimaisync.inputs import InputLimits
@@ -80,6 +82,17 @@ def use_prefect_server(settings: Settings, verb: str) -> bool:
         return True
     os.environ["PREFECT_API_URL"] = url
     return True
+
+
+@contextlib.contextmanager
+def foreground_run() -> Iterator[None]:
+    """A verb's flow runs without Prefect's heartbeat thread, which the sync engine joins on exit:
+    up to a second on every verb (docs/performance.md). The person at the terminal sees the
+    process end; served and worker runs, which nobody watches, keep their heartbeats."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 def print_summary(summary: dict) -> None:

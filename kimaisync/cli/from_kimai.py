@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from kimaisync.cli.common import print_summary, settings_or_exit, use_prefect_server
+from kimaisync.cli.common import foreground_run, print_summary, settings_or_exit, use_prefect_server
 
 PARTS = ("accounts", "customers", "tasks")
 
@@ -58,7 +58,8 @@ def run(args) -> int:
     failed = False
     for n, (label, step) in enumerate(steps, 1):
         print(f"[{n}/{len(steps)}] {label}{' (dry run)' if args.dry_run else ''} ...", flush=True)
-        summary = step()  # a fatal error (bad token, store unreachable) propagates: main() prints it, exit 1
+        with foreground_run():
+            summary = step()  # a fatal error (bad token, store unreachable) propagates: main() prints it, exit 1
         if args.dry_run:
             _print_plan(summary)
         print_summary(summary)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from kimaisync.cli.common import input_limits, print_summary, settings_or_exit, use_prefect_server
+from kimaisync.cli.common import foreground_run, input_limits, print_summary, settings_or_exit, use_prefect_server
 
 
 def register(sub) -> None:
@@ -35,7 +35,8 @@ def run(args) -> int:
     from flows.timesheet_lock import lock_timesheets
 
     month, year = chosen.month, chosen.year
-    summary = lock_timesheets(month=month, year=year, force=args.force, dry_run=args.dry_run)
+    with foreground_run():
+        summary = lock_timesheets(month=month, year=year, force=args.force, dry_run=args.dry_run)
     print_summary(summary)
     for row in summary["people"]:
         tk = "not read" if row["timekeeper_hours"] is None else f"{row['timekeeper_hours']} h"

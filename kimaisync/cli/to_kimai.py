@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from kimaisync.cli.common import input_limits, print_summary, settings_or_exit, use_prefect_server
+from kimaisync.cli.common import foreground_run, input_limits, print_summary, settings_or_exit, use_prefect_server
 
 
 def register(sub) -> None:
@@ -52,8 +52,9 @@ def run(args) -> int:
         return 1
     from flows.worklog_period import sync_work_log_period
 
-    summary = sync_work_log_period(start=period.start, end=period.end, dry_run=args.dry_run, force=args.force,
-                                   allow_long_period=period.allow_long_period)
+    with foreground_run():
+        summary = sync_work_log_period(start=period.start, end=period.end, dry_run=args.dry_run, force=args.force,
+                                       allow_long_period=period.allow_long_period)
     if args.report:
         write_hours_csv(summary.get("hours", []), args.report)
     print_summary(summary)
