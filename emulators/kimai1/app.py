@@ -21,11 +21,11 @@ import json
 import re
 from typing import Any
 
-from emulators.common.faults import proxy_page, send_half, stall
+from emulators.common.faults import LOST_RESPONSE, RATE_LIMIT, SERVER_ERROR, TIMEOUT, proxy_page, send_half, stall
 from emulators.common.recording import once, read_body, recording_send
 
 from . import api
-from .faults import KEY_EXPIRED, LOST_RESPONSE, RATE_LIMIT, SERVER_ERROR, TIMEOUT, ResponseLost
+from .faults import KEY_EXPIRED, ResponseLost
 from .state import Kimai1State, RecordedCall
 
 PATH = "/core/json.php"

@@ -21,17 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from emulators.common.faults import (
-    LOST_RESPONSE,
-    RATE_LIMIT,
-    SERVER_ERROR,
-    TIMEOUT,
-    ResponseLost,
-    SeededFaults,
-)
+from emulators.common.faults import ResponseLost, SeededFaults
 
-__all__ = ["KEY_EXPIRED", "LOST_RESPONSE", "RATE_LIMIT", "SERVER_ERROR", "TIMEOUT", "TIMESHEET_METHODS", "Faults",
-           "ResponseLost"]
+__all__ = ["KEY_EXPIRED", "TIMESHEET_METHODS", "Faults", "ResponseLost"]
 
 KEY_EXPIRED = "key_expired"
 
