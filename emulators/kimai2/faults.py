@@ -70,9 +70,10 @@ class FaultInjector:
     """ASGI middleware applying ``state.faults`` to each request (read per request, so runtime
     changes take effect immediately) and logging each injected fault in ``state.fault_log``.
 
-    The bodies are Kimai's; another emulator's injector overrides the ``send_*`` methods."""
+    The bodies are Kimai's; another emulator's injector overrides the ``send_*`` methods, and its
+    state need only have the same ``lock``, ``faults`` and ``fault_log``."""
 
-    def __init__(self, app: Any, state: KimaiState) -> None:
+    def __init__(self, app: Any, state: KimaiState | Any) -> None:
         self.app = app
         self.state = state
 
