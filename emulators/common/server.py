@@ -12,7 +12,7 @@ import socket
 import threading
 import time
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import uvicorn
 
@@ -20,7 +20,8 @@ from .faults import ResponseLost
 
 _STARTUP_TIMEOUT = 10.0
 
-_S = TypeVar("_S", bound="BackgroundServer")
+_S = TypeVar("_S", bound="BackgroundServer[Any]")
+StateT = TypeVar("StateT")
 
 
 class _HideDeliberateDrops(logging.Filter):
@@ -67,7 +68,7 @@ def uvicorn_server(app: Any, **options: Any) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-class BackgroundServer:
+class BackgroundServer(Generic[StateT]):
     """``with Sub(state) as srv: httpx.get(srv.url + ...)``; binds 127.0.0.1 on a free port by default.
 
     A subclass names its ``path`` (the base URL's path), its ``thread_name`` and builds its ``app()``.
@@ -76,7 +77,7 @@ class BackgroundServer:
     path = ""
     thread_name = "emulator"
 
-    def __init__(self, state: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, state: StateT, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
         self.host = host
         self.port = port

@@ -9,22 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import uvicorn
-
-from emulators.common import server as _common
 from emulators.common.server import HTTP, LOOP, BackgroundServer, bind, quiet_uvicorn_errors
 
 from .app import create_app
 from .state import KimaiState
 
-__all__ = ["HTTP", "LOOP", "EmulatorServer", "bind", "quiet_uvicorn_errors", "uvicorn_server"]
+__all__ = ["HTTP", "LOOP", "EmulatorServer", "bind", "quiet_uvicorn_errors"]
 
 
-def uvicorn_server(state: KimaiState, **options: Any) -> uvicorn.Server:
-    return _common.uvicorn_server(create_app(state), **options)
-
-
-class EmulatorServer(BackgroundServer):
+class EmulatorServer(BackgroundServer[KimaiState]):
     """``with EmulatorServer(state) as srv: httpx.get(srv.url + "/ping", ...)``.
 
     ``url`` is the API base, ending in ``/api``. Binds to 127.0.0.1 by default.
@@ -32,9 +25,6 @@ class EmulatorServer(BackgroundServer):
 
     path = "/api"
     thread_name = "kimai-emulator"
-
-    def __init__(self, state: KimaiState, host: str = "127.0.0.1", port: int = 0) -> None:
-        super().__init__(state, host, port)
 
     def app(self) -> Any:
         return create_app(self.state)

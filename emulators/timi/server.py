@@ -6,22 +6,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Callable
 
-import uvicorn
-
-from emulators.common import server as _common
 from emulators.common.server import BackgroundServer, bind
 
 from .app import create_app
 from .state import TimiState
 
-__all__ = ["TimiServer", "bind", "uvicorn_server"]
+__all__ = ["TimiServer", "bind"]
 
 
-def uvicorn_server(state: TimiState, *, today: Callable[[], date] = date.today, **options: Any) -> uvicorn.Server:
-    return _common.uvicorn_server(create_app(state, today=today), **options)
-
-
-class TimiServer(BackgroundServer):
+class TimiServer(BackgroundServer[TimiState]):
     """``with TimiServer(state) as srv: httpx.get(srv.url + "/services.json", ...)``; ``url`` ends in ``/api/v1``."""
 
     path = "/api/v1"
