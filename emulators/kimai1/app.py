@@ -21,8 +21,11 @@ import json
 import re
 from typing import Any
 
+from emulators.common.faults import LOST_RESPONSE, RATE_LIMIT, SERVER_ERROR, TIMEOUT, proxy_page, send_half, stall
+from emulators.common.recording import once, read_body, recording_send
+
 from . import api
-from .faults import KEY_EXPIRED, LOST_RESPONSE, RATE_LIMIT, SERVER_ERROR, TIMEOUT, ResponseLost
+from .faults import KEY_EXPIRED, ResponseLost
 from .state import Kimai1State, RecordedCall
 
 PATH = "/core/json.php"
@@ -164,26 +167,14 @@ class Kimai1App:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        body = await _read_body(receive)
+        body = await read_body(receive)
         method, path = scope["method"], scope["path"]
         rpc_method, params, rpc_id = _peek(body) if method != "GET" else (None, None, None)
         call = RecordedCall(http_method=method, path=path, rpc_method=rpc_method,
                             params=params, rpc_id=rpc_id)
-        recorded = False
-
-        def record() -> None:
-            nonlocal recorded
-            if not recorded:
-                recorded = True
-                self.state.record(call)
-
-        async def watch(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                record()  # before the last byte leaves: a client that saw the reply finds it logged
-            await send(message)
-
+        record = once(lambda: self.state.record(call))
         try:
-            await self._serve(scope, receive, watch, body, call)
+            await self._serve(scope, receive, recording_send(send, record), body, call)
         finally:
             record()
 
@@ -237,24 +228,20 @@ class Kimai1App:
             if status == 500:
                 _s, ctype, payload = _php_fatal("Uncaught mysqli_sql_exception: MySQL server has gone away")
             else:
-                phrase = {502: "Bad Gateway", 503: "Service Unavailable"}[status]
-                ctype = _HTML
-                payload = f"<html><head><title>{status} {phrase}</title></head><body><h1>{phrase}</h1></body></html>".encode()
+                ctype, payload = _HTML, proxy_page(status, numbered_heading=False)
             await _send(send, status, ctype, payload)
             return
         if kind == TIMEOUT:
             call.status = 504
-            await _stall(receive, send, faults.timeout_delay)
+            await stall(receive, faults.timeout_delay,
+                        lambda: _send(send, 504, _HTML, b"<html><body><h1>504 Gateway Time-out</h1></body></html>"))
             return
         status, ctype, payload, meta = handle_rpc(state, body)
         call.user, call.success, call.error = meta.get("user"), meta.get("success"), meta.get("error")
         call.status = status
         await hold()
         if kind == LOST_RESPONSE:
-            declared = max(len(payload), 1)
-            await send({"type": "http.response.start", "status": 200 if status == 204 else status,
-                        "headers": [(b"content-type", ctype.encode()), (b"content-length", str(declared).encode())]})
-            await send({"type": "http.response.body", "body": payload[: len(payload) // 2], "more_body": True})
+            await send_half(send, status, [(b"content-type", ctype.encode())], payload)
             raise ResponseLost(f"{call.rpc_method}: reply dropped after commit")
         await _send(send, status, ctype, payload)
 
@@ -266,31 +253,6 @@ async def _send(send: Any, status: int, ctype: str, payload: bytes,
         headers.append((b"content-type", ctype.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
     await send({"type": "http.response.body", "body": payload})
-
-
-async def _read_body(receive: Any) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-async def _stall(receive: Any, send: Any, delay: float) -> None:
-    """504 after `delay`, returning early when the client hangs up."""
-
-    async def client_gone() -> None:
-        while (await receive())["type"] != "http.disconnect":
-            pass
-
-    try:
-        await asyncio.wait_for(client_gone(), delay)
-    except asyncio.TimeoutError:
-        await _send(send, 504, _HTML, b"<html><body><h1>504 Gateway Time-out</h1></body></html>")
 
 
 def create_app(state: Kimai1State) -> Kimai1App:

@@ -3,20 +3,16 @@ sequence, so one fault campaign drives either), answered in Timi's shapes."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from emulators.common.faults import send_json
 from emulators.kimai2.faults import FaultInjector, Faults, ResponseLost
 
 __all__ = ["Faults", "ResponseLost", "TimiFaultInjector"]
 
 
 async def _json(send: Any, status: int, body: dict[str, Any]) -> None:
-    payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                            (b"content-length", str(len(payload)).encode())]})
-    await send({"type": "http.response.body", "body": payload})
+    await send_json(send, status, body, content_type=b"application/json; charset=utf-8")
 
 
 class TimiFaultInjector(FaultInjector):

@@ -1,75 +1,29 @@
-"""The Timi emulator on a real 127.0.0.1 socket, in a background thread (uvicorn), for tests
-where the transport matters (timeouts, lost replies, proxies) or the code takes only a base URL."""
+"""The Timi emulator on a real 127.0.0.1 socket, in a background thread (``emulators.common.server``),
+for tests where the transport matters (timeouts, lost replies, proxies) or the code takes only a base URL."""
 
 from __future__ import annotations
 
-import threading
-import time
 from datetime import date
-from types import TracebackType
-from typing import Callable
+from typing import Any, Callable
 
-import uvicorn
-
-from emulators.kimai2.server import HTTP, LOOP, bind, quiet_uvicorn_errors
+from emulators.common.server import BackgroundServer, bind
 
 from .app import create_app
 from .state import TimiState
 
-_STARTUP_TIMEOUT = 10.0
+__all__ = ["TimiServer", "bind"]
 
 
-def uvicorn_server(state: TimiState, *, today: Callable[[], date] = date.today, **options: object) -> uvicorn.Server:
-    config = uvicorn.Config(create_app(state, today=today), http=HTTP, loop=LOOP, lifespan="off",
-                            timeout_graceful_shutdown=1, **options)
-    quiet_uvicorn_errors()
-    return uvicorn.Server(config)
-
-
-class TimiServer:
+class TimiServer(BackgroundServer[TimiState]):
     """``with TimiServer(state) as srv: httpx.get(srv.url + "/services.json", ...)``; ``url`` ends in ``/api/v1``."""
+
+    path = "/api/v1"
+    thread_name = "timi-emulator"
 
     def __init__(self, state: TimiState, host: str = "127.0.0.1", port: int = 0,
                  today: Callable[[], date] = date.today) -> None:
-        self.state = state
-        self.host = host
-        self.port = port
+        super().__init__(state, host, port)
         self.today = today
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/api/v1"
-
-    def start(self) -> TimiServer:
-        if self._thread is not None:
-            raise RuntimeError("emulator server already started")
-        sock = bind(self.host, self.port)
-        self.port = sock.getsockname()[1]
-        self._server = uvicorn_server(self.state, today=self.today, log_config=None, access_log=False)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"timi-emulator-{self.port}", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + _STARTUP_TIMEOUT
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                sock.close()
-                raise RuntimeError("Timi emulator did not start")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=_STARTUP_TIMEOUT)
-        self._server = None
-        self._thread = None
-
-    def __enter__(self) -> TimiServer:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+    def app(self) -> Any:
+        return create_app(self.state, today=self.today)
