@@ -41,16 +41,25 @@ from uuid import UUID
 if TYPE_CHECKING:
     from deployments.journal import Journal
 
+from kimaisync.errors import Transient
+from kimaisync.retry import call_with_retry
 from kimaisync.settings import Settings
 
 log = logging.getLogger("kimaisync.receiver")
 
+API_ATTEMPTS = 8  # our own writes to Prefect: waits of 0.05 s doubling, 6.4 s in all
+API_FIRST_WAIT = 0.05
 DEFAULT_GRACE = Settings.model_fields["receiver_grace_seconds"].default  # RECEIVER_GRACE_SECONDS
 RECEIVER_TAG = "receiver"  # on the flow runs executed here, at once (serve's recovery looks for them)
 MAX_KEYS = 1000  # work-log IRIs per run: about 80 KB of parameters, well under Prefect's 512 KB
 SPACING = {"delta": 1.0}  # seconds between the starts of two runs of these
 RECORD_WAIT = 300.0  # a request waits at most this long for its run to be recorded
 MAX_REFUSED = 100  # dropped parts named in one run's parameters (about 20 KB at most)
+
+
+class PrefectBusy(Transient):
+    """The Prefect API refused or missed one of our writes for now (a 503 of SQLite's, a dropped
+    connection): tried again by our retry policy."""
 
 
 def route_tag(name: str) -> str:
@@ -121,6 +130,7 @@ class RunQueue:
         self._runner: AsyncRunner | None = None
         self._api: Any = None  # one Prefect client for recording and tidying (see _client)
         self._api_lock = threading.Lock()
+        self._no_client_retries = None  # Prefect's settings context for `_call_api`
         self._thread = threading.Thread(target=self._work, name="run-queue", daemon=True)
         self._thread.start()
         self._tidier = threading.Thread(target=self._tidy, name="run-queue-tidy", daemon=True)
@@ -150,6 +160,35 @@ class RunQueue:
             self._api = client
         return self._api
 
+    def _call_api(self, call):
+        """`call(client)`, retried by our own policy instead of Prefect's client (callers hold `_api_lock`).
+
+        A Prefect server on SQLite refuses one of two overlapping writes with a 503, and its
+        client waits about 2 s before trying again; ours overlap the executing flow run's, so a
+        refused one is tried again within milliseconds (docs/receiver.md)."""
+        import httpx
+        from prefect.context import SettingsContext, get_settings_context
+        from prefect.settings import PREFECT_CLIENT_MAX_RETRIES
+
+        if self._no_client_retries is None:  # made once: a settings copy costs about 20 ms
+            context = get_settings_context()
+            self._no_client_retries = SettingsContext(
+                profile=context.profile,
+                settings=context.settings.copy_with_update(updates={PREFECT_CLIENT_MAX_RETRIES: 0}))
+
+        def once():
+            try:
+                with self._no_client_retries.model_copy():
+                    return call(self._client())
+            except httpx.HTTPStatusError as exc:
+                if exc.response.status_code in (429, 502, 503, 504):
+                    raise PrefectBusy(f"the Prefect API answered {exc.response.status_code}") from exc
+                raise
+            except httpx.TransportError as exc:
+                raise PrefectBusy(f"the Prefect API could not be reached: {exc}") from exc
+
+        return call_with_retry(once, attempts=API_ATTEMPTS, base=API_FIRST_WAIT)
+
     def _record(self, name: str, parameters: dict):
         dep = self.deployment_ids.get(name)
         if dep is None:
@@ -157,9 +196,8 @@ class RunQueue:
         from prefect.states import Scheduled
 
         with self._api_lock:
-            return self._client().create_flow_run_from_deployment(
-                dep, parameters=parameters,
-                state=Scheduled(scheduled_time=self._due()))
+            return self._call_api(lambda api: api.create_flow_run_from_deployment(
+                dep, parameters=parameters, state=Scheduled(scheduled_time=self._due())))
 
     def _update(self, placeholder, parameters: dict) -> None:
         """Write a waiting run's grown parameters into its placeholder."""
@@ -167,7 +205,7 @@ class RunQueue:
 
         with self._api_lock:
             try:
-                self._client().update_flow_run(placeholder.id, parameters=parameters)
+                self._call_api(lambda api: api.update_flow_run(placeholder.id, parameters=parameters))
             except ObjectNotFound:  # tidied away: its run completed, with these keys in it
                 pass
 
@@ -370,7 +408,7 @@ class RunQueue:
             try:
                 if job.placeholder is not None and outcome == "COMPLETED" and not job.lease_lost:
                     with self._api_lock:  # the executed run is the record now
-                        self._client().delete_flow_run(job.placeholder.id)
+                        self._call_api(lambda api: api.delete_flow_run(job.placeholder.id))
                 elif job.placeholder is not None and not job.lease_lost:
                     log.warning("run %s ended %s; its recorded run %s will be retried when due", job.name,
                                 outcome, job.placeholder.id)
@@ -451,7 +489,7 @@ class RunQueue:
             if job.finished.is_set():
                 return
             try:
-                state = self._client().read_flow_run(job.placeholder.id).state
+                state = self._call_api(lambda api: api.read_flow_run(job.placeholder.id)).state
             except ObjectNotFound:
                 return  # tidied away: the run completed meanwhile
             if state is None or state.type != StateType.SCHEDULED:
@@ -463,8 +501,8 @@ class RunQueue:
                             job.placeholder.id, job.name, state.type.value if state else "no state",
                             "executing or queued")
                 return
-            self._client().set_flow_run_state(job.placeholder.id, Scheduled(scheduled_time=self._due()),
-                                              force=True)
+            self._call_api(lambda api: api.set_flow_run_state(job.placeholder.id, Scheduled(scheduled_time=self._due()),
+                                                         force=True))
 
     def join(self, timeout: float = 60.0) -> bool:
         """Wait until every accepted run has executed (tests, the demo)."""

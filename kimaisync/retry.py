@@ -61,8 +61,12 @@ def call_with_retry(
     attempts: int,
     sleep: Callable[[float], None] = time.sleep,
     on_retry: OnRetry | None = None,
+    base: float = BASE_DELAY,
 ) -> T:
-    """Call `fn` up to `attempts` times in all; re-raise the last error, or at once a non-retryable one."""
+    """Call `fn` up to `attempts` times in all; re-raise the last error, or at once a non-retryable one.
+
+    `base` is the first wait of the backoff (a caller on a local API that clears in milliseconds
+    gives a shorter one)."""
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
     attempt = 1
@@ -72,7 +76,7 @@ def call_with_retry(
         except Exception as exc:
             if attempt >= attempts or not is_retryable(exc):
                 raise
-            delay = retry_delay(exc, attempt)
+            delay = retry_delay(exc, attempt, base=base)
             if on_retry is not None:
                 on_retry(exc, attempt, delay)
             sleep(delay)
