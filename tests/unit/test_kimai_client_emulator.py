@@ -235,7 +235,7 @@ def test_wrong_token_fails_at_once_with_a_hint(emu):
     with emu.client("not-the-token") as kimai, pytest.raises(KimaiAuthError, match="API_TOKEN") as err:
         kimai.timesheets()
     assert "Invalid credentials." in str(err.value)
-    assert kimai.requests_made == 1 and emu.sleeps == []
+    assert kimai.retries_made == 0 and emu.sleeps == []  # said at once: not retried
 
 
 def test_legacy_auth(emu):
