@@ -404,6 +404,8 @@ class RunQueue:
             if job is None:
                 return
             parameters = self._take(job)
+            if self.journal is not None:
+                self._record_first(job)
             try:
                 outcome = self._execute(job, parameters)
             except Exception as exc:  # noqa: BLE001 - a failed run must not stop the queue
@@ -416,6 +418,15 @@ class RunQueue:
             job.finished.set()
             if outcome == "CRASHED":
                 self._cleanup.put((job, outcome))
+
+    def _record_first(self, job: Job) -> None:
+        """Let the job's record into Prefect before its flow creates its run. A Prefect server on
+        SQLite answers one of two overlapping writes with a 503, which its client retries after
+        about 2 s (docs/receiver.md): side by side, the run's record and the run itself collide."""
+        try:
+            self._ensure_recorded(job, job.version)
+        except Exception:  # noqa: BLE001 - the record stays on disk; the recorder keeps trying
+            pass
 
     # ------------------------------------------------------------------ leases
 
