@@ -95,7 +95,7 @@ def test_the_period_flow_honours_a_day_tracker_without_delete_and_with_a_credent
 
     calls = len(fake.calls)
     again = run()
-    assert [c[0] for c in fake.calls[calls:]] == ["list"]  # a rerun reads and writes nothing
+    assert [c for c in fake.calls[calls:] if c[0] != "list"] == []  # a rerun writes nothing
     assert again["counts"].get("created", 0) == 0 and again["counts"].get("updated", 0) == 0
 
     store = world.store.client()

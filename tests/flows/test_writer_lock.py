@@ -41,6 +41,17 @@ class Lock:
         """Whether another holder could take it right now (tried without waiting, then let go)."""
         return free_in_database(self.url) if self.url else free_on_machine(self.folder)
 
+    def waiters(self) -> int:
+        """How many writers wait for it in a blocking take right now, as the kernel or the database
+        lists them."""
+        return waiting_in_database(self.url) if self.url else waiting_on_machine(self.folder)
+
+    def await_a_waiter(self, seconds: float = 10) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.waiters():
+            assert time.monotonic() < deadline, "no writer came to wait for the lock"
+            time.sleep(0.02)
+
     def holder(self) -> subprocess.Popen:
         """Another process (another machine, for the database lock) holding it until killed."""
         code = ("import sys, time; from kimaisync.writer_lock import one_work_log_writer\n"
@@ -61,6 +72,35 @@ def free_on_machine(folder) -> bool:
         return False
     finally:
         os.close(fd)
+
+
+def waiting_on_machine(folder) -> int:
+    """Blocked flock(2) calls on the lock's file: /proc/locks lists each as a "->" line under the
+    holder's, with the file's device:inode."""
+    inode = os.stat(folder / LOCK_NAME).st_ino
+    with open("/proc/locks") as listed:
+        rows = [line.split() for line in listed]
+    return sum(1 for r in rows if "->" in r and r[r.index("->") + 1] == "FLOCK"
+               and r[r.index("->") + 5].rsplit(":", 1)[-1] == str(inode))
+
+
+def waiting_in_database(url: str) -> int:
+    """Sessions waiting for the advisory lock: pg_locks lists a bigint key as its high and low
+    32 bits (classid, objid), not granted while waiting."""
+    import asyncpg
+
+    high, low = (LOCK_KEY >> 32) & 0xFFFFFFFF, LOCK_KEY & 0xFFFFFFFF
+
+    async def probe() -> int:
+        conn = await asyncpg.connect(url.replace("+asyncpg", ""), timeout=10)
+        try:
+            return await conn.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND classid::text::bigint = $1 AND objid::text::bigint = $2 AND objsubid = 1", high, low)
+        finally:
+            await conn.close()
+
+    return asyncio.run(probe())
 
 
 def free_in_database(url: str) -> bool:
@@ -94,8 +134,8 @@ def test_a_second_writer_waits_for_the_first_even_in_the_same_process(lock):
     with lock.writer():
         t = threading.Thread(target=second)
         t.start()
-        t.join(0.5)
-        assert t.is_alive() and not lock.free()  # waiting while the first holds it
+        lock.await_a_waiter()
+        assert t.is_alive() and order == [] and not lock.free()  # waiting while the first holds it
         order.append("first")
     t.join(10)
     assert order == ["first", "second"] and lock.free()
@@ -113,7 +153,8 @@ def test_a_writer_waits_while_another_process_holds_it_and_a_killed_holder_frees
 
         t = threading.Thread(target=second)
         t.start()
-        assert not got.wait(1.0)  # waiting: the other process holds it
+        lock.await_a_waiter()
+        assert not got.is_set()  # waiting: the other process holds it
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         assert got.wait(10)  # let go with the dead process (the kernel's file, the server's connection)
@@ -148,8 +189,15 @@ def test_a_coroutine_waits_without_blocking_its_loop_and_a_cancelled_wait_holds_
         proc = lock.holder()
         try:
             waiting = asyncio.create_task(take())
-            done, _ = await asyncio.wait({waiting}, timeout=0.5)  # the holder keeps it from completing
-            assert not done and ticks > 10  # the loop kept running meanwhile
+            # The loop keeps running while the holder keeps the wait from completing. The machine's
+            # lock is tried in turns, with nothing to see between tries; the database lists the wait.
+            deadline, start = time.monotonic() + 10, ticks
+            seen = lock.url is None
+            while ticks < start + 10 or not seen:
+                assert not waiting.done() and time.monotonic() < deadline, (ticks - start, seen)
+                seen = seen or await asyncio.to_thread(lock.waiters) > 0
+                await asyncio.sleep(0.01)
+            assert not waiting.done()
             waiting.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await waiting

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-
 import threading
-import time
 
 import pytest
 from fastapi.testclient import TestClient
@@ -118,22 +116,43 @@ def test_deltas_for_a_waiting_work_log_coalesce():
     assert delta.calls == [{"work_logs": [LOG]}]
 
 
+class WatchedCondition(threading.Condition):
+    """A condition that tells when the thread named `watch` starts waiting on it."""
+
+    def __init__(self, watch: str):
+        super().__init__()
+        self.watch, self.waiting = watch, threading.Event()
+
+    def wait(self, timeout=None):
+        if threading.current_thread().name == self.watch:
+            self.waiting.set()
+        return super().wait(timeout)
+
+
 @pytest.mark.parametrize("fails", [False, True])
 def test_a_coalesced_delta_is_answered_only_once_the_run_it_joined_is_recorded(monkeypatch, fails):
     """Its 2xx promises the work is recorded in Prefect: the run it joined must be, first."""
     busy, delta = StubFlow(hold=True), StubFlow()
     runs = RunQueue({"period": busy, "delta": delta}, {"delta": "a-deployment-id"})
-    allow = threading.Event()
+    recording, allow = threading.Event(), threading.Event()
+    events: list[str] = []  # what happened, in order: the recording and the answers
 
     def record(name, parameters):
         if name != "delta":
             return None
-        allow.wait(10)
+        events.append("recording")
+        recording.set()
+        assert allow.wait(10)
+        events.append("recorded")
         if fails:
             raise RuntimeError("the Prefect API is down")
         return None
 
     monkeypatch.setattr(runs, "_record", record)
+    # the second request waits for the first one's recording on this condition: seen waiting there,
+    # it has joined the run and cannot have been answered (the recording is held until `allow`)
+    watched = WatchedCondition("second-request")
+    monkeypatch.setattr(runs, "_recording", watched)
     runs.submit("period", {})
     assert busy.started.wait(5)
     answers = []
@@ -143,19 +162,21 @@ def test_a_coalesced_delta_is_answered_only_once_the_run_it_joined_is_recorded(m
             answers.append(runs.submit("delta", {}, frozenset([LOG])))
         except RuntimeError as err:
             answers.append(err)
+        events.append("answered")
     first = threading.Thread(target=post)
     first.start()
-    time.sleep(0.2)
-    second = threading.Thread(target=post)  # the same work log, while the first one's run waits
+    assert recording.wait(5)  # the first request's run is being recorded
+    second = threading.Thread(target=post, name="second-request")  # the same work log, meanwhile
     second.start()
-    second.join(0.5)
-    assert second.is_alive() and not answers  # not answered while the run it joined is not recorded
+    assert watched.waiting.wait(5)  # the second request waits for that recording
+    assert not answers and second.is_alive()
     allow.set()
     first.join(5)
     second.join(5)
     busy.release.set()
     assert runs.join(10)
     runs.stop()
+    assert events == ["recording", "recorded", "answered", "answered"]  # one recording, then both answers
     if fails:
         assert all(isinstance(a, RuntimeError) for a in answers) and len(answers) == 2
     else:
@@ -166,25 +187,43 @@ def test_a_coalesced_delta_is_answered_only_once_the_run_it_joined_is_recorded(m
 def test_recorded_runs_are_renewed_while_their_work_waits_or_executes_and_not_after(monkeypatch):
     """The lease: a recorded run is pushed forward while this process still has its work to do
     (serve's runner would otherwise start a copy of a long run); once executed, no longer."""
-    busy, delta = StubFlow(hold=True), StubFlow()
-    runs = RunQueue({"period": busy, "delta": delta}, {"period": "dep-1", "delta": "dep-2"}, grace=0.4)
-    renewed: list[str] = []
+    busy, delta, later = StubFlow(hold=True), StubFlow(), StubFlow(hold=True)
+    runs = RunQueue({"period": busy, "delta": delta, "lock": later}, {"period": "dep-1", "delta": "dep-2"},
+                    grace=0.4)
+    renewed: list[str] = []  # in the order the renewal rounds renewed them
+    renewal = threading.Condition()
     deleted: list[str] = []
+
+    def extend(job):
+        with renewal:
+            renewed.append(job.placeholder.id)
+            renewal.notify_all()
+
+    def renewed_all(*ids, rounds=1):
+        with renewal:
+            return renewal.wait_for(lambda: all(renewed.count(i) >= rounds for i in ids), timeout=10)
+
     monkeypatch.setattr(runs, "_record", lambda name, parameters: type("Run", (), {"id": f"run-of-{name}"})())
-    monkeypatch.setattr(runs, "_extend", lambda job: renewed.append(job.placeholder.id))
+    monkeypatch.setattr(runs, "_extend", extend)
     monkeypatch.setattr(runs, "_client", lambda: type("Api", (), {"delete_flow_run": deleted.append})())
     runs.submit("period", {})
     assert busy.started.wait(5)
     runs.submit("delta", {}, frozenset([LOG]))  # queued behind the period run
-    time.sleep(0.5)  # five renewal rounds
-    assert {"run-of-period", "run-of-delta"} <= set(renewed)
+    assert renewed_all("run-of-period", "run-of-delta")  # the executing run and the waiting one
     busy.release.set()
     assert runs.join(10)
-    renewed.clear()
-    time.sleep(0.3)
+    # A later run, held: its first renewal marks a round that began after the first two had
+    # executed; the renewer is one thread, so every entry from there on comes from such a round,
+    # and from its first renewal to its second lies a whole round's worth of every live run.
+    runs.submit("lock", {})
+    assert later.started.wait(5) and renewed_all("run-of-lock", rounds=2)
+    with renewal:
+        since = renewed.index("run-of-lock")
+    later.release.set()
+    assert runs.join(10)
     runs.stop()
-    assert renewed == []  # executed: the recorded runs are deleted, not renewed
-    assert sorted(deleted) == ["run-of-delta", "run-of-period"]
+    assert not {"run-of-period", "run-of-delta"} & set(renewed[since:])  # executed: no longer renewed
+    assert sorted(deleted) == ["run-of-delta", "run-of-lock", "run-of-period"]  # deleted instead
 
 
 @pytest.mark.parametrize("value, said", [("abc", "a number of seconds"), ("5", "at least 20")])

@@ -187,7 +187,7 @@ def test_transient_faults_are_retried_for_reads_not_for_creates(state):
         ann.entries(*JUNE, BRUSSELS)  # the one let through
         with pytest.raises(KimaiServerError):
             ann.entries(*JUNE, BRUSSELS)
-        assert len(state.calls_of("getTimesheet")) == 4 and c.retries_made == 2
+        assert c.retries_made == 2  # the failing read, repeated as often as `retries` allows
         before = len(state.calls_of("setTimesheetRecord"))
         with pytest.raises(KimaiServerError) as err:
             ann.create(write(3, 9), BRUSSELS)

@@ -28,7 +28,7 @@ from kimaisync.trackers.kimai2 import (
     parse_kimai_datetime,
     parse_validation_details,
 )
-from kimaisync.retry import call_with_retry
+from kimaisync.retry import BASE_DELAY, call_with_retry
 
 UTC = timezone.utc
 BRU = ZoneInfo("Europe/Brussels")
@@ -168,8 +168,10 @@ def test_call_with_retry_retries_transient_errors_with_the_policys_delays():
 
     assert call_with_retry(fn, attempts=5, sleep=sleeps.append,
                            on_retry=lambda e, n, d: seen.append((type(e).__name__, n, d))) == "ok"
-    assert sleeps == [0.5, 9, 2.0]
-    assert seen == [("KimaiServerError", 1, 0.5), ("KimaiRateLimitedError", 2, 9), ("KimaiTransportError", 3, 2.0)]
+    # doubling from the policy's base delay, except where Kimai said how long (Retry-After)
+    assert sleeps == [BASE_DELAY, 9, BASE_DELAY * 4]
+    assert seen == [("KimaiServerError", 1, BASE_DELAY), ("KimaiRateLimitedError", 2, 9),
+                    ("KimaiTransportError", 3, BASE_DELAY * 4)]
 
 
 def test_call_with_retry_does_not_retry_permanent_errors_and_stops_at_attempts():
@@ -188,9 +190,10 @@ def test_call_with_retry_does_not_retry_permanent_errors_and_stops_at_attempts()
         raise KimaiServerError("down", status=500)
 
     calls.clear()
+    attempts = 3
     with pytest.raises(KimaiServerError):
-        call_with_retry(flaky, attempts=3, sleep=lambda s: None)
-    assert len(calls) == 3
+        call_with_retry(flaky, attempts=attempts, sleep=lambda s: None)
+    assert len(calls) == attempts  # `attempts` counts every call, the first one included
     with pytest.raises(ValueError):
         call_with_retry(flaky, attempts=0)
 

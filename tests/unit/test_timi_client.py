@@ -24,6 +24,7 @@ from kimaisync.errors import (
     TimiUnavailableError,
     is_retryable,
 )
+from kimaisync.retry import MAX_DELAY
 from kimaisync.trackers.timi import TimiClient, TimiEntryWrite
 
 ANN_TOKEN = "ann-token"
@@ -109,11 +110,12 @@ def test_a_body_that_looks_like_hours_and_a_project_changes_nothing(emulator, bo
 
 
 def test_401_is_a_config_error_named_by_person_never_retried_never_showing_the_token(emulator):
-    state, server = emulator
-    with client(server, token="wrong-secret-token") as timi:
+    _state, server = emulator
+    waits: list[float] = []
+    with client(server, token="wrong-secret-token", sleep=waits.append) as timi:
         with pytest.raises(TimiAuthError) as caught:
             timi.services()
-    assert len(state.requests) == 1
+    assert waits == [] and timi.retries_made == 0  # said at once: no waiting, no second try
     assert caught.value.status == 401 and not is_retryable(caught.value)
     assert "ann@example.org" in str(caught.value) and "wrong-secret-token" not in str(caught.value)
     assert "unauthorized" in str(caught.value)
@@ -150,11 +152,14 @@ def test_the_rate_budget_is_waited_out_by_reads_and_patches_and_nothing_is_doubl
 def test_a_429_that_outlasts_the_retries_is_rate_limited_and_retryable(emulator):
     state, server = emulator
     state.rate = RateBudget(limit=1, window=60, clock=lambda: 0.0)
-    with client(server, retries=2) as timi:
+    waits: list[float] = []
+    with client(server, retries=2, sleep=waits.append) as timi:
         timi.services()
         with pytest.raises(TimiRateLimitedError) as caught:
             timi.services()
-    assert is_retryable(caught.value) and len(state.requests) == 4
+    assert is_retryable(caught.value)  # the run's caller may try again later
+    # every retry it was given was spent waiting, each wait within the one policy's cap
+    assert timi.retries_made == timi.retries == len(waits) and all(0 < w <= MAX_DELAY for w in waits)
 
 
 def test_refused_data_keeps_timis_errors(emulator):
@@ -190,10 +195,11 @@ def test_server_errors_repeat_reads_but_not_creates(emulator):
     with client(server, retries=2) as timi:
         with pytest.raises(TimiUnavailableError):
             timi.entries()
-        assert len(state.requests) == 3
+        assert timi.retries_made == timi.retries  # the read was repeated as often as allowed
         with pytest.raises(OutcomeUnknown):
             timi.create_entry(write())
-        assert len(state.requests) == 4
+        assert timi.retries_made == timi.retries  # the create was not
+    assert [r.method for r in state.requests].count("POST") == 1  # sent once: no second entry
 
 
 def test_no_connection_is_transient():
@@ -201,7 +207,7 @@ def test_no_connection_is_transient():
                       sleep=lambda s: None)
     with pytest.raises(TimiUnavailableError) as caught:
         timi.services()
-    assert is_retryable(caught.value) and timi.requests_made == 2
+    assert is_retryable(caught.value) and timi.retries_made == timi.retries
 
 
 def test_unreadable_answers_are_protocol_errors():
