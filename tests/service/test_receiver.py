@@ -226,6 +226,33 @@ def test_recorded_runs_are_renewed_while_their_work_waits_or_executes_and_not_af
     assert sorted(deleted) == ["run-of-delta", "run-of-lock", "run-of-period"]  # deleted instead
 
 
+def test_a_record_prefect_refuses_for_now_is_made_on_a_later_try(monkeypatch):
+    """Prefect on SQLite answers 503 to one of two overlapping writes: the run is still recorded."""
+    import httpx
+
+    tries: list[str] = []
+
+    class Api:
+        def create_flow_run_from_deployment(self, deployment, parameters, state):
+            tries.append(deployment)
+            if len(tries) < 3:
+                request = httpx.Request("POST", f"http://prefect.test/api/deployments/{deployment}/create_flow_run")
+                raise httpx.HTTPStatusError("busy", request=request, response=httpx.Response(503, request=request))
+            return type("Run", (), {"id": "run-of-delta"})()
+
+        def delete_flow_run(self, run_id):
+            tries.append(f"deleted {run_id}")
+
+    delta = StubFlow()
+    runs = RunQueue({"delta": delta}, {"delta": "dep-2"})
+    monkeypatch.setattr(runs, "_client", Api)
+    assert runs.submit("delta", {}, frozenset([LOG])) is True  # answered once recorded
+    assert runs.join(10)
+    runs.stop()
+    assert tries[:3] == ["dep-2"] * 3 and delta.calls == [{"work_logs": [LOG]}]
+    assert "deleted run-of-delta" in tries  # executed: its record goes
+
+
 @pytest.mark.parametrize("value, said", [("abc", "a number of seconds"), ("5", "at least 20")])
 def test_a_grace_time_the_runners_would_beat_is_refused_at_start(monkeypatch, capsys, value, said):
     from kimaisync.cli import main
