@@ -9,6 +9,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: check test demo setup system-deps clean
 
+# Tests run in TEST_WORKERS processes (most of their time is waiting on servers, not the CPU);
+# each process starts its own servers and Prefect home. TEST_WORKERS=0 runs them in this one.
+TEST_WORKERS ?= 4
+
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
@@ -26,10 +30,10 @@ check: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not slow" -n $(TEST_WORKERS) -p no:cacheprovider $(PYTEST_ARGS)
 
 test: $(STAMP) system-deps
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 demo: $(STAMP)
 	$(VENV)/bin/kimai-sync demo

@@ -16,6 +16,10 @@ import pytest
 from kimaisync.triplestores import OxigraphServer, VirtuosoServer, virtuoso_available
 from testbed import API_TOKEN, KIMAI_GRAPH, TIMEKEEPER_GRAPH, Store
 
+# Each pytest-xdist worker inherits the values the controller set below: a worker takes its own.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("PREFECT_HOME", "PREFECT_SERVER_API_PORT"):
+        os.environ.pop(_name, None)
 # Prefect writes into PREFECT_HOME: keep the tests' runs, results and logs out of the user's home.
 os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="kimaisync-test-prefect-"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
