@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import logging
 import os
 import signal
 import subprocess
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+log = logging.getLogger("kimaisync.serve")
 
 OPT_OUT = "OPEN_UI_ON_PRIVATE_NETWORK"
 
@@ -135,6 +138,22 @@ class ServerFailed(RuntimeError):
     """Prefect's server exited or did not answer in time; the message ends with its last lines."""
 
 
+def drain_prefect_clients(timeout: float = 5.0) -> None:
+    """Send the logs and events this process still holds for Prefect, while its server is up.
+
+    Prefect's workers send them at exit otherwise: to a server already stopped, through a client
+    that retries with growing waits (2, 4, 8 ... s), which can hold `serve` up past a container's
+    stop timeout."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - on the way out: what could not be sent is said, not raised
+            log.warning("could not send Prefect %s before stopping its server: %s", worker.__name__, exc)
+
+
 class PrefectServer:
     """`prefect server start` as a child process (same process group: killing serve's group ends it)."""
 
@@ -192,6 +211,7 @@ class PrefectServer:
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
             return
+        drain_prefect_clients()
         self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(20)
