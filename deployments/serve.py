@@ -84,6 +84,22 @@ def recover_interrupted_runs(deployment_ids) -> list[str]:
 
 
 SHUTDOWN_PAUSE_SECONDS = 10.0  # pausing the schedules on the way out: never longer than this
+# From SIGTERM to the end of run_serve (about 2 s as a rule); a stop that takes longer writes every
+# thread's stack to stderr, to say what holds it up.
+SHUTDOWN_LIMIT_SECONDS = 25.0
+
+
+def _runner_class():
+    from prefect.runner import Runner
+
+    class TracedStopRunner(Runner):
+        def handle_sigterm(self, *args, **kwargs) -> None:
+            import faulthandler
+
+            faulthandler.dump_traceback_later(SHUTDOWN_LIMIT_SECONDS)
+            super().handle_sigterm(*args, **kwargs)
+
+    return TracedStopRunner
 
 
 def _without_userinfo(url: str) -> str:
@@ -140,7 +156,6 @@ def run_serve(host: str, port: int, settings=None) -> int:
     import asyncio
 
     from prefect.exceptions import TerminationSignal
-    from prefect.runner import Runner
 
     from deployments.journal import Journal
     from deployments.receiver import RunningReceiver, flows_by_route
@@ -156,7 +171,7 @@ def run_serve(host: str, port: int, settings=None) -> int:
     # requests' runs up for seconds), and the receiver is up before the runner starts polling.
     # The runner's own pause on shutdown waits on the API without a limit ("Pausing all
     # deployments..." for as long as the API is away): serve pauses them itself, bounded.
-    runner = Runner(pause_on_shutdown=False, limit=None)
+    runner = _runner_class()(pause_on_shutdown=False, limit=None)
     ids = {name: runner.add_deployment(d) for name, d in deps.items()}
     for line in recover_interrupted_runs(set(ids.values())):
         print(f"kimai-sync serve: {line}", flush=True)
@@ -171,6 +186,11 @@ def run_serve(host: str, port: int, settings=None) -> int:
     except (KeyboardInterrupt, TerminationSignal) as exc:
         log.info("received %s, shutting down", type(exc).__name__)
     finally:
+        log.info("stopping: the receiver and its runs")
         receiver.stop()
+        log.info("stopping: pausing the schedules")
         print(f"kimai-sync serve: {pause_schedules(ids.values())}", flush=True)
+        import faulthandler
+
+        faulthandler.cancel_dump_traceback_later()
     return 0

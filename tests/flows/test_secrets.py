@@ -302,19 +302,10 @@ def point_at(world, monkeypatch, kimai: str, auth: str) -> str:
 
 
 def quick_retries(monkeypatch) -> None:
-    """Kimai requests and tasks still retry once (their log lines are searched too), without waiting."""
-    import importlib
-
-    from prefect import Task
-
+    """Kimai requests still retry (their log lines are searched too), without waiting."""
     from kimaisync.trackers.kimai2 import KimaiClient
 
     monkeypatch.setitem(KimaiClient.__init__.__kwdefaults__, "sleep", lambda seconds: None)
-    for name in ("tasks.worklogs", "tasks.reference", "flows.worklog_delta", "flows.timesheet_lock"):
-        for value in vars(importlib.import_module(name)).values():
-            if isinstance(value, Task) and value.retries:
-                monkeypatch.setattr(value, "retries", 1)
-                monkeypatch.setattr(value, "retry_delay_seconds", [0.01])
 
 
 def debug_logging(caplog, monkeypatch) -> None:

@@ -177,7 +177,7 @@ def test_the_image_serves_a_stack_runs_mu_scripts_and_stays_unprivileged(image, 
         podman("stop", "-t", "30", name, timeout=60)
         code = podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
         logs = podman("logs", name)
-        assert code == "0", logs.stdout[-3000:] + logs.stderr[-3000:]
+        assert code == "0", logs.stdout[-3000:] + logs.stderr[-8000:]  # a slow stop writes its threads' stacks
         for text in (logs.stdout, logs.stderr):
             assert AUTH not in text and AUTH.split(":")[1] not in text
     finally:
