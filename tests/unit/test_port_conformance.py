@@ -231,6 +231,22 @@ def test_a_deleted_work_logs_entry_no_longer_counts(subject):
         assert s.writes() == before
 
 
+def test_an_entry_marked_exported_reads_as_locked(subject):
+    s = subject
+    caps = s.tracker.capabilities
+    if not caps.can_mark_exported:
+        pytest.skip(f"{s.tracker.title} cannot mark entries exported")
+    _, made = booked(s)
+    assert s.session.mark_exported(made.id, True) is True
+    assert s.session.mark_exported(made.id, True) is False, "already marked: nothing to change"
+    assert one(listed(s), made.id).locked and s.session.get(made.id).locked
+    # what the core then does with a change to it
+    [action] = plan_for(s, listed(s), duration="PT2H", linked=made).actions
+    assert action.kind == ("blocked" if caps.locked_immutable else "update"), action
+    assert s.session.mark_exported(made.id, False) is True
+    assert not one(listed(s), made.id).locked
+
+
 def test_a_refused_credential_is_an_auth_error_that_is_not_retried(subject):
     s = subject
     with s.refused() as bad, pytest.raises(TrackerAuthError) as info:
