@@ -37,7 +37,8 @@ class Subject:
     - `again()`: the same tracker opened anew, as a later run opens it (a context manager).
     - `refused()`: the same tracker opened with a credential the emulator refuses (a context manager).
     - `fail(kind)`: make the emulator answer every entry request with `"server_error"` (a 5xx) or
-      `"rate_limit"` (429); None when there is no server to fail.
+      `"rate_limit"` (429), or (`"lost_create"`) carry out every create and drop its reply; None
+      when there is no server to fail.
     - `secret`: a credential the adapter holds, which must never be shown.
     """
 
@@ -62,10 +63,13 @@ def _http_writes(state) -> Callable[[], int]:
     return lambda: sum(1 for r in list(state.requests) if r.method in WRITE_METHODS)
 
 
-def _seeder(state, faults_type, **base) -> Callable[[str], None]:
-    """`fail(kind)`: every matching request from now on gets that fault (the client's retries included)."""
+def _seeder(state, faults_type, creates: dict | None = None, **base) -> Callable[[str], None]:
+    """`fail(kind)`: every matching request from now on gets that fault (the client's retries
+    included); `creates`: the faults' fields that match a create alone."""
     def fail(kind: str) -> None:
-        if kind == "server_error":
+        if kind == "lost_create":
+            state.faults = faults_type(lost_response_rate=1.0, **{**base, **(creates or {"methods": {"POST"}})})
+        elif kind == "server_error":
             state.faults = faults_type(error_rate=1.0, **base)
         elif kind == "rate_limit":
             state.faults = faults_type(rate_limit_every=1, rate_limit_burst=1_000_000, retry_after=0, **base)
@@ -179,7 +183,7 @@ def kimai1(tmp: Path) -> Iterator[Subject]:
     with opened("ann-pw") as tracker:
         # ann (user 2, Brussels); project 1 Website offers task 1 Development: activity "1-1"
         yield Subject(tracker, 2, 1, "1-1", "Europe/Brussels", dt.date(2026, 6, 10), writes,
-                      lambda: opened("ann-pw"), lambda: opened("refused-pw"), _seeder(state, Faults), "ann-pw")
+                      lambda: opened("ann-pw"), lambda: opened("refused-pw"), _seeder(state, Faults, creates={"rpc_methods": {"setTimesheetRecord"}}), "ann-pw")
 
 
 # ------------------------------------------------------------------------------ the fake tracker

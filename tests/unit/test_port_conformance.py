@@ -271,6 +271,18 @@ def test_server_errors_and_rate_limits_are_retryable(subject, kind):
         assert isinstance(err, TrackerTransient) and is_retryable(err), repr(err)
 
 
+def test_a_create_whose_reply_is_lost_is_found_by_its_marker_not_made_twice(subject):
+    s = subject
+    if s.fail is None:
+        pytest.skip("an in-memory tracker: no server to fail")
+    p = plan_for(s, listed(s))
+    s.fail("lost_create")
+    with Applier(s.tracker, sleep=lambda _s: None) as applier:
+        [outcome] = applier.run(p.actions)
+    assert outcome.status == "created" and "found by its marker" in outcome.message, outcome
+    assert [e.id for e in s.session.find_marked(marker(UUID))] == [outcome.entry_id]
+
+
 def _links():
     from fake_tracker import LINKS as FAKE
 
