@@ -61,8 +61,8 @@ def core_users(s: Subject) -> dict:
 
 
 def plan_for(s: Subject, entries: list[Entry], *, duration: str | None = "PT1H30M", linked: Entry | None = None):
-    """The core's plan for one work log of the person on `s.day` (None: the work log was deleted
-    in Timekeeper, and the store still holds its link to `linked`)."""
+    """The core's plan for one work log of the person on `s.day`, linked to `linked` when given.
+    `duration` None: the work log was deleted in Timekeeper, and the store still holds its link."""
     ids = (str(linked.id),) if linked is not None else ()
     logs = [WorkLog(LOG, UUID, s.day.isoformat(), duration, TASK, PERSON, ids)] if duration else []
     snap = TimekeeperSnapshot(work_logs=logs, activities={TASK: ActivityRef(TASK, s.activity, s.project, "Dev")},
@@ -107,7 +107,11 @@ def assert_as_written(e: Entry, w: EntryWrite, s: Subject) -> None:
 
 def next_run(s: Subject, **log) -> list[tuple[str, dict, str]]:
     """A later run as the core makes it: read the period, plan, apply (the real apply engine);
-    the writes the emulator receives meanwhile must be none when nothing changed."""
+    the writes the emulator receives meanwhile must be none when nothing changed.
+
+    "Nothing changed writes nothing" is checked here, on the run, and not on `Session.update`:
+    most adapters send an update naming the values an entry already has (idempotent, so
+    allowed), and the core never asks for one, since it plans on what it has just read."""
     before = s.writes()
     p = plan_for(s, listed(s), **log)
     with Applier(s.tracker, sleep=lambda _s: None) as applier:
