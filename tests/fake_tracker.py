@@ -102,6 +102,7 @@ class FakeTracker(Tracker):
         self.lock = threading.Lock()
         self.calls: list = []
         self.concurrency, self.retries = 2, 1
+        self._sessions: dict[int, FakeSession] = {}
 
     def reference_data(self) -> ReferenceData:
         return ReferenceData([Customer(1, "Acme")], [Project(7, "Web", 1)], [Activity(8, "Dev", 7)])
@@ -114,7 +115,8 @@ class FakeTracker(Tracker):
             raise TrackerConfigError(f"no credential configured for user {user}")
         if user in self.refused:
             raise TrackerAuthError(f"the credential of user {user} is refused")
-        return FakeSession(self, user)
+        with self.lock:  # a person's session is made once, then kept (as the port says)
+            return self._sessions.setdefault(user, FakeSession(self, user))
 
     def add(self, user: int, day: dt.date, minutes: int, description: str, *, locked: bool = False) -> Entry:
         e = Entry(next(self.ids), user, 7, 8, description, date=day, minutes=minutes, locked=locked)

@@ -140,6 +140,9 @@ class TimiSession(Session):
         unfiltered for the entries of no known service (only page 1 when the counts agree)."""
         if user is not None and str(user).lower() != self.email:
             return []
+        return self._read(start, end)
+
+    def _read(self, start: dt.date | None, end: dt.date | None) -> list[Entry]:
         found: dict[int, TimiEntry] = {}
         for sid in self._service_ids():
             for e in self.client.entries(start, end, service_ids=[sid]):
@@ -150,7 +153,9 @@ class TimiSession(Session):
         return self._remember(entry(e, self.email) for e in found.values())
 
     def _history(self) -> list[Entry]:
-        return self._remember(entry(e, self.email) for e in self.client.entries())
+        """Every entry of the person, each with its service as the window read gives it: an entry
+        read without one would differ from what the sync wrote, and could not be updated."""
+        return self._read(None, None)
 
     def find_marked(self, text: str) -> list[Entry]:
         return [e for e in self._history() if text in (e.description or "")]
