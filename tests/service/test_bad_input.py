@@ -21,9 +21,8 @@ from emulators.kimai2.state import KimaiState
 from kimaisync.cli import main
 from kimaisync.fixtures import TIMESHEET_GRAPH, TimekeeperData
 from kimaisync.marker import marker_of
+from receiver_stubs import CAL, LOG, StubStore, stub_flows
 
-LOG = "http://timekeeper.redpencil.io/work-logs/67D184E2A3B8E1000A000077"
-CAL = "http://www.w3.org/2002/12/cal/ical#"
 HUGE = b'{"pad": "' + b"x" * (65 * 1024 * 1024) + b'"}'
 
 
@@ -35,18 +34,6 @@ def delta_body(subject=LOG, predicate=CAL + "duration"):
 # ---------------------------------------------------------------------------- HTTP routes
 
 
-class StubFlow:
-    def __init__(self):
-        self.calls = []
-
-    def __call__(self, return_state=False, **params):
-        self.calls.append(params)
-        return type("S", (), {"type": type("T", (), {"value": "COMPLETED"})()})()
-
-
-class StubStore:
-    def select(self, query):
-        return [{"log": LOG}] if "67D184E2A3B8E1000A000077" in query else []
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +42,7 @@ def receiver():
     from deployments.receiver import RunningReceiver
     from deployments.run_queue import RunQueue
 
-    flows = {name: StubFlow() for name in ("delta", "orphan", "customers", "tasks", "accounts", "period", "lock")}
+    flows = stub_flows()
     srv = RunningReceiver(RunQueue(flows), StubStore())
     srv.flows = flows
     yield srv

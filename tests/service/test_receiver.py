@@ -10,40 +10,16 @@ from fastapi.testclient import TestClient
 
 from deployments.receiver import create_app, flows_by_route
 from deployments.run_queue import RunQueue
+from receiver_stubs import LOG, StubFlow, StubStore, delta_body, stub_flows
 from worklog_helpers import one_new_work_log
 
-LOG = "http://timekeeper.redpencil.io/work-logs/67D184E2A3B8E1000A000077"
-CAL = "http://www.w3.org/2002/12/cal/ical#"
 
 
-def delta_body(*subjects, predicate=CAL + "duration"):
-    return [{"inserts": [{"subject": {"type": "uri", "value": s}, "predicate": {"type": "uri", "value": predicate},
-                          "object": {"type": "literal", "value": "PT1H"}} for s in subjects], "deletes": []}]
-
-
-class StubFlow:
-    """Records calls; optionally holds the first call until released (to test coalescing)."""
-
-    def __init__(self, hold=False):
-        self.calls, self.release, self.started = [], threading.Event(), threading.Event()
-        self.hold = hold
-
-    def __call__(self, return_state=False, **params):
-        self.calls.append(params)
-        self.started.set()
-        if self.hold and len(self.calls) == 1:
-            self.release.wait(10)
-        return type("S", (), {"type": type("T", (), {"value": "COMPLETED"})()})()
-
-
-class StubStore:
-    def select(self, query):
-        return [{"log": LOG}] if "67D184E2A3B8E1000A000077" in query else []
 
 
 @pytest.fixture
 def stubs():
-    flows = {name: StubFlow() for name in ("delta", "orphan", "customers", "tasks", "accounts", "period", "lock")}
+    flows = stub_flows()
     runs = RunQueue(flows)
     yield flows, runs, TestClient(create_app(runs, StubStore()))
     runs.stop()

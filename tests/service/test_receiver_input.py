@@ -12,9 +12,8 @@ from fastapi.testclient import TestClient
 
 from deployments.receiver import NOT_RECORDED, create_app
 from deployments.run_queue import MAX_KEYS, RunQueue
+from receiver_stubs import CAL, LOG, StubFlow, StubStore, stub_flows
 
-LOG = "http://timekeeper.redpencil.io/work-logs/67D184E2A3B8E1000A000077"
-CAL = "http://www.w3.org/2002/12/cal/ical#"
 TYPES = ["application/json", "application/vnd.api+json"]
 
 
@@ -23,25 +22,11 @@ def triple(subject: str) -> dict:
             "object": {"type": "literal", "value": "PT1H"}}
 
 
-class StubFlow:
-    def __init__(self):
-        self.calls: list[dict] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, return_state=False, **params):
-        with self._lock:
-            self.calls.append(params)
-        return type("S", (), {"type": type("T", (), {"value": "COMPLETED"})()})()
-
-
-class StubStore:
-    def select(self, query):
-        return [{"log": LOG}] if "67D184E2A3B8E1000A000077" in query else []
 
 
 @pytest.fixture
 def stubs():
-    flows = {name: StubFlow() for name in ("delta", "orphan", "customers", "tasks", "accounts", "period", "lock")}
+    flows = stub_flows()
     runs = RunQueue(flows)
     app = create_app(runs, StubStore())
     yield flows, runs, TestClient(app), app
@@ -135,7 +120,7 @@ class PrefectDown(Exception):
     ("post", "/update-queue/work-logs/67D184E2A3B8E1000A000077", None),
 ])
 def test_a_503_says_only_that_the_work_was_not_recorded_and_to_retry(method, path, body):
-    flows = {name: StubFlow() for name in ("delta", "orphan", "lock")}
+    flows = stub_flows(("delta", "orphan", "lock"))
     runs = RunQueue(flows, {name: "a-deployment" for name in flows})
 
     def record(name, parameters):

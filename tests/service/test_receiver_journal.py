@@ -10,23 +10,11 @@ from fastapi.testclient import TestClient
 from deployments.journal import Journal
 from deployments.receiver import create_app
 from deployments.run_queue import RunQueue
-
-LOG = "http://timekeeper.redpencil.io/work-logs/67D184E2A3B8E1000A000077"
-CAL = "http://www.w3.org/2002/12/cal/ical#"
+from receiver_stubs import LOG, StubFlow, delta_body
 
 
-def body(*logs):
-    return [{"inserts": [{"subject": {"type": "uri", "value": log}, "predicate": {"type": "uri", "value": CAL + "duration"},
-                          "object": {"type": "literal", "value": "PT1H"}} for log in logs], "deletes": []}]
 
 
-class StubFlow:
-    def __init__(self, outcome="COMPLETED"):
-        self.calls, self.outcome = [], outcome
-
-    def __call__(self, return_state=False, **params):
-        self.calls.append(params)
-        return type("S", (), {"type": type("T", (), {"value": self.outcome})()})()
 
 
 class Placeholders:
@@ -64,7 +52,7 @@ def test_an_answer_waits_for_the_disk_not_for_prefect_and_the_record_follows(tmp
     journal = Journal(tmp_path / "journal.sqlite3")
     runs = queue({"delta": flow}, journal, api)
     try:
-        r = TestClient(create_app(runs, None)).post("/delta", json=body(LOG))
+        r = TestClient(create_app(runs, None)).post("/delta", json=delta_body(LOG))
         assert r.status_code == 204  # recorded on disk while Prefect is away
         assert runs.join(10) and flow.calls == [{"work_logs": [LOG]}]
         assert [p for _, _, p in journal.pending()] == [{"work_logs": [LOG]}]  # failed, Prefect away: kept
@@ -85,7 +73,7 @@ def test_a_completed_run_leaves_nothing_in_the_journal_or_in_prefect(tmp_path):
     journal = Journal(tmp_path / "journal.sqlite3")
     runs = queue({"delta": flow}, journal, api)
     try:
-        assert TestClient(create_app(runs, None)).post("/delta", json=body(LOG)).status_code == 204
+        assert TestClient(create_app(runs, None)).post("/delta", json=delta_body(LOG)).status_code == 204
         assert runs.join(10)
     finally:
         runs.stop()
