@@ -147,6 +147,15 @@ class Period(BaseModel):
         return self
 
 
+def _int_within(v, low: int, high: int) -> int | None:
+    """`v` as a whole number of ASCII digits from `low` to `high`; None when it is not one."""
+    try:
+        n = ascii_int(v)
+    except ValueError:
+        return None
+    return n if low <= n <= high else None
+
+
 class LockMonth(BaseModel):
     """The month a timesheet lock is for."""
 
@@ -158,11 +167,8 @@ class LockMonth(BaseModel):
     @field_validator("month", mode="before")
     @classmethod
     def _month(cls, v):
-        try:
-            m = ascii_int(v)
-        except ValueError:
-            m = None
-        if m is None or not 1 <= m <= 12:
+        m = _int_within(v, 1, 12)
+        if m is None:
             raise InputError(f"'month' must be a number from 1 to 12, got {_short(v)}")
         return m
 
@@ -195,11 +201,8 @@ class KimaiId(BaseModel):
     @field_validator("id", mode="before")
     @classmethod
     def _id(cls, v):
-        try:
-            n = ascii_int(v)
-        except ValueError:
-            n = None
-        if n is None or not 1 <= n <= KIMAI_MAX_ID:
+        n = _int_within(v, 1, KIMAI_MAX_ID)
+        if n is None:
             raise InputError(f"{_short(v)} is not a Kimai timesheet id (a number from 1 to {KIMAI_MAX_ID})")
         return n
 
