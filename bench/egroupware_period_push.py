@@ -15,10 +15,8 @@ import argparse
 import os
 import subprocess
 import sys
-import time
 
 import world
-from period_push import warm_up
 
 HOMEPAGE = "https://egw.example.org"
 
@@ -58,16 +56,9 @@ def main() -> None:
                               EGROUPWARE_PASSWORD=ALL_USERS_TOKEN, EGROUPWARE_ACCOUNT_SERVICE_HOMEPAGE=HOMEPAGE)
             from prefect.testing.utilities import prefect_test_harness
 
-            from flows.worklog_period import sync_work_log_period
-
             with prefect_test_harness(server_startup_timeout=90):
-                warm_up()
-                t0 = time.perf_counter()
-                first = sync_work_log_period(start=world.START, end=world.END)
-                push = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                again = sync_work_log_period(start=world.START, end=world.END)
-                rerun = time.perf_counter() - t0
+                world.warm_up()
+                first, push, again, rerun = world.push_twice(world.START, world.END)
         finally:
             emu.terminate()
             emu.wait(timeout=10)

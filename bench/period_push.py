@@ -15,25 +15,9 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import world
-
-
-def warm_up() -> None:
-    """One empty flow run on the fresh Prefect server before the clock starts.
-
-    A new server answers its first requests slowly (its database and query caches are cold).
-    `serve`, workers and `prefect server start` talk to a server that has long been up; the push
-    is measured against one like that."""
-    from prefect import flow
-
-    @flow(name="bench-warm-up")
-    def nothing() -> None:
-        return None
-
-    nothing()
 
 
 def main() -> None:
@@ -56,16 +40,9 @@ def main() -> None:
             world.use(url, ox, args.concurrency)
             from prefect.testing.utilities import prefect_test_harness
 
-            from flows.worklog_period import sync_work_log_period
-
             with prefect_test_harness(server_startup_timeout=90):
-                warm_up()  # the server a deployment talks to has long been running
-                t0 = time.perf_counter()
-                first = sync_work_log_period(start=world.START, end=world.END)
-                push = time.perf_counter() - t0
-                t0 = time.perf_counter()
-                again = sync_work_log_period(start=world.START, end=world.END)
-                rerun = time.perf_counter() - t0
+                world.warm_up()  # the server a deployment talks to has long been running
+                first, push, again, rerun = world.push_twice(world.START, world.END)
         finally:
             emu.terminate()
             emu.wait(timeout=10)

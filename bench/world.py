@@ -144,3 +144,31 @@ def prefect_server(home: Path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
+
+
+def warm_up() -> None:
+    """One empty flow run on the fresh Prefect server before the clock starts.
+
+    A new server answers its first requests slowly (its database and query caches are cold).
+    `serve`, workers and `prefect server start` talk to a server that has long been up; the push
+    is measured against one like that."""
+    from prefect import flow
+
+    @flow(name="bench-warm-up")
+    def nothing() -> None:
+        return None
+
+    nothing()
+
+
+def push_twice(start, end) -> tuple[dict, float, dict, float]:
+    """The period flow over start..end, then again with nothing to do (the no-op rerun): each
+    summary and its seconds. Run inside a Prefect server (the harness), after `warm_up`."""
+    from flows.worklog_period import sync_work_log_period
+
+    t0 = time.perf_counter()
+    first = sync_work_log_period(start=start, end=end)
+    push = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    again = sync_work_log_period(start=start, end=end)
+    return first, push, again, time.perf_counter() - t0
