@@ -35,6 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import world  # noqa: E402 - beside this script
+
 CAL = "http://www.w3.org/2002/12/cal/ical#"
 TOKEN = "bench-token-0123456789abcdef"
 DURATIONS = {"PT30M": 30, "PT1H": 60, "PT1H30M": 90, "PT2H": 120}
@@ -88,22 +90,13 @@ def main() -> None:
     people = max(1, args.work_logs // DAYS)
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "PREFECT_HOME": home, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-        pport = free_port()
-        server = subprocess.Popen([str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                   "--port", str(pport)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         state = KimaiState()
         state.add_user("bot", roles=["ROLE_SUPER_ADMIN"], api_token=TOKEN, timezone="Europe/Brussels")
         project = state.add_project("P", state.add_customer("C").id)
         activity = state.add_activity("General", project.id)
         users = [state.add_user(f"person{i}", timezone="Europe/Brussels") for i in range(people)]
-        api = f"http://127.0.0.1:{pport}/api"
-        try:
-            def healthy() -> bool:
-                try:
-                    return httpx.get(f"{api}/health", timeout=1).status_code == 200
-                except httpx.HTTPError:
-                    return False
-            wait_for(healthy, 120, "the Prefect server")
+        with world.prefect_server(Path(home)):  # PREFECT_API_URL names it from here on
+            api = os.environ["PREFECT_API_URL"]
             with OxigraphServer() as ox, EmulatorServer(state) as kimai:
                 state.faults = Faults(latency=args.latency)
                 sparql = SparqlClient(ox.query_url, ox.update_url)
@@ -178,9 +171,6 @@ def main() -> None:
                     serve.wait(60)
                     if os.environ.get("KEEP_SERVE_LOG"):
                         Path(os.environ["KEEP_SERVE_LOG"]).write_text(serve_log.read_text())
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(60)
 
     statuses = Counter(s for s, _ in answers)
     times = [t for _, t in answers]

@@ -24,6 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import world  # noqa: E402 - beside this script
+
 CAL = "http://www.w3.org/2002/12/cal/ical#"
 TOKEN = "bench-token-0123456789abcdef"
 
@@ -55,21 +57,13 @@ def main() -> None:
     bin_dir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "PREFECT_HOME": home, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-        pport = free_port()
-        server = subprocess.Popen([str(bin_dir / "prefect"), "server", "start", "--host", "127.0.0.1",
-                                   "--port", str(pport)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         state = KimaiState()
         state.add_user("bot", roles=["ROLE_SUPER_ADMIN"], api_token=TOKEN, timezone="Europe/Brussels")
         user = state.add_user("lotte", timezone="Europe/Brussels")
         project = state.add_project("P", state.add_customer("C").id)
         activity = state.add_activity("General", project.id)
-        try:
-            def healthy() -> bool:
-                try:
-                    return httpx.get(f"http://127.0.0.1:{pport}/api/health", timeout=1).status_code == 200
-                except httpx.HTTPError:
-                    return False
-            wait_for(healthy, 120, "the Prefect server")
+        with world.prefect_server(Path(home)):  # PREFECT_API_URL names it from here on
+            api = os.environ["PREFECT_API_URL"]
             with OxigraphServer() as ox, EmulatorServer(state) as kimai:
                 sparql = SparqlClient(ox.query_url, ox.update_url)
                 tk = TimekeeperData()
@@ -78,7 +72,7 @@ def main() -> None:
                 tk.load(sparql)
                 rport = free_port()
                 log = Path(home) / "serve.log"
-                serve_env = {**env, "PREFECT_API_URL": f"http://127.0.0.1:{pport}/api", "API_TOKEN": TOKEN,
+                serve_env = {**env, "PREFECT_API_URL": api, "API_TOKEN": TOKEN,
                              "KIMAI_ENDPOINT": kimai.url, "MU_SPARQL_ENDPOINT": ox.query_url,
                              "MU_SPARQL_UPDATE_ENDPOINT": ox.update_url,
                              "KIMAI_GRAPH": "http://mu.semte.ch/graphs/kimai",
@@ -123,9 +117,6 @@ def main() -> None:
                     serve.wait(60)
                     if os.environ.get("KEEP_SERVE_LOG"):
                         Path(os.environ["KEEP_SERVE_LOG"]).write_text(log.read_text())
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(60)
     warm = sorted(times[1:])
     p50 = statistics.median(warm)
     p95 = warm[min(len(warm) - 1, int(round(0.95 * (len(warm) - 1))))]
